@@ -1,0 +1,1 @@
+// The FastVLM model layer: checkpoints, tokenizer, images, prompts, CPU and GPU models.

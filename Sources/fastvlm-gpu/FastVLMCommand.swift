@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct FastVLMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastvlm-gpu",
+        abstract: "Run Apple's FastVLM vision-language model on any Vulkan GPU.",
+        subcommands: [DevicesCommand.self, BenchCommand.self, TokenizeCommand.self]
+    )
+}
