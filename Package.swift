@@ -55,6 +55,7 @@ let package = Package(
             ],
             path: "Sources/fastvlm-gpu"
         ),
+        .testTarget(name: "VulkanCoreTests", dependencies: ["VulkanCore"], path: "Tests/VulkanCoreTests"),
         .testTarget(name: "OpsTests", dependencies: ["Ops", "VulkanCore"], path: "Tests/OpsTests"),
         .testTarget(
             name: "FastVLMTests",

@@ -1,9 +1,9 @@
 #version 450
-// Elementwise binary and unary ops over flat fp32 arrays.
-// variant: elementwise_add OP_ADD=1
-// variant: elementwise_mul OP_MUL=1
-// variant: elementwise_gelu OP_GELU=1
-// variant: elementwise_silu OP_SILU=1
+// Elementwise ops over flat fp32 arrays; unary ops ignore `b`.
+// variant: elementwise_add OP_ADD
+// variant: elementwise_mul OP_MUL
+// variant: elementwise_gelu OP_GELU
+// variant: elementwise_silu OP_SILU
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -14,13 +14,15 @@ layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push { uint n; } pc;
 
 void main() {
-    uint i = gl_GlobalInvocationID.x;
-    if (i >= pc.n) return;
+    GRID_STRIDE_LOOP(i, pc.n) {
 #if defined(OP_ADD)
-    y[i] = a[i] + b[i];
+        y[i] = a[i] + b[i];
 #elif defined(OP_MUL)
-    y[i] = a[i] * b[i];
-#else
-    y[i] = a[i];
+        y[i] = a[i] * b[i];
+#elif defined(OP_GELU)
+        y[i] = gelu(a[i]);
+#elif defined(OP_SILU)
+        y[i] = silu(a[i]);
 #endif
+    }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks.")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Repeatable benchmarks.",
+        subcommands: [BenchOpsCommand.self])
 }

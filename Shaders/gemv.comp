@@ -1,0 +1,60 @@
+#version 450
+// Decode GEMV: Y[m, n0+n] = act(X[m,:] . W[n,:] + b) for M <= 8 rows, K a multiple of 4.
+// Each subgroup owns NR weight rows at a time; its lanes stride over K with 64-bit (fp16)
+// loads, so every weight byte is read once, and one subgroupAdd per output finishes the
+// dot product: no shared memory, no barriers. Row blocks are walked in a grid-stride loop
+// over the real subgroup count, so any subgroup size is correct.
+// variant: gemv_f16 WEIGHT_F16
+// variant: gemv_f32 WEIGHT_F32
+#extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#include "common.glsl"
+#include "linear_push.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(std430, binding = 0) readonly buffer X { vec4 x4[]; };
+#ifdef WEIGHT_F16
+layout(std430, binding = 1) readonly buffer W { uvec2 w2[]; };
+vec4 load_w4(uint i) { uvec2 v = w2[i]; return vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y)); }
+#else
+layout(std430, binding = 1) readonly buffer W { vec4 w4[]; };
+vec4 load_w4(uint i) { return w4[i]; }
+#endif
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+#include "linear_epilogue.glsl"
+
+// Rows of X, fixed per pipeline so the accumulators stay in registers (a dynamic bound
+// would index them dynamically and spill them to memory).
+layout(constant_id = 1) const uint MROWS = 1;
+#define NR 4
+
+void main() {
+    uint K4 = pc.K / 4;
+    uint blocks = (pc.N + NR - 1) / NR;
+    uint first = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * gl_NumSubgroups + gl_SubgroupID;
+    uint stride = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumSubgroups;
+    for (uint block = first; block < blocks; block += stride) {
+        uint nb = block * NR;
+        uint wrow[NR];
+        for (uint r = 0; r < NR; r++) wrow[r] = min(nb + r, pc.N - 1) * K4;
+        float acc[MROWS][NR];
+        for (uint m = 0; m < MROWS; m++) for (uint r = 0; r < NR; r++) acc[m][r] = 0.0;
+        for (uint k = gl_SubgroupInvocationID; k < K4; k += gl_SubgroupSize) {
+            vec4 wv[NR];
+            for (uint r = 0; r < NR; r++) wv[r] = load_w4(wrow[r] + k);
+            for (uint m = 0; m < MROWS; m++) {
+                vec4 xv = x4[m * K4 + k];
+                for (uint r = 0; r < NR; r++) acc[m][r] += dot(xv, wv[r]);
+            }
+        }
+        for (uint m = 0; m < MROWS; m++) {
+            for (uint r = 0; r < NR; r++) {
+                float s = subgroupAdd(acc[m][r]);
+                uint n = nb + r;
+                if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(s, n);
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+// Push constants and epilogue shared by the linear / GEMV kernels.
+// n0: column offset of this weight slice in Y and in the bias (weights larger than
+// maxStorageBufferRange are dispatched in row slices); ldy: row stride of Y.
+layout(push_constant) uniform Push {
+    uint M; uint N; uint K; uint n0; uint ldy; uint hasBias; uint act;
+} pc;
+
+#define ACT_NONE 0u
+#define ACT_GELU 1u
+#define ACT_SILU 2u

@@ -1,0 +1,70 @@
+#version 450
+// Y = act(X W^T + b), W [N][K], K a multiple of 4. Register-blocked over subgroups:
+// a subgroup owns MR rows x (subgroupSize * NR) columns; each lane loads one vec4 of every
+// X row and the lanes share them with subgroupShuffle, while each lane streams its own
+// NR weight rows with 64-bit (fp16) or 128-bit (fp32) loads. Tiles are walked in a
+// grid-stride loop computed from the real gl_SubgroupSize, so any subgroup size is correct.
+// variant: linear_subgroup_f16 WEIGHT_F16
+// variant: linear_subgroup_f32 WEIGHT_F32
+#extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#include "common.glsl"
+#include "linear_push.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(std430, binding = 0) readonly buffer X { vec4 x4[]; };
+#ifdef WEIGHT_F16
+layout(std430, binding = 1) readonly buffer W { uvec2 w2[]; };
+vec4 load_w4(uint i) { uvec2 v = w2[i]; return vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y)); }
+#else
+layout(std430, binding = 1) readonly buffer W { vec4 w4[]; };
+vec4 load_w4(uint i) { return w4[i]; }
+#endif
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+#include "linear_epilogue.glsl"
+
+#define MR 8
+#define NR 4
+
+void main() {
+    uint sg = gl_SubgroupSize, lane = gl_SubgroupInvocationID;
+    uint K4 = pc.K / 4;
+    uint cols = sg * NR;
+    uint tilesN = (pc.N + cols - 1) / cols, tilesM = (pc.M + MR - 1) / MR;
+    uint first = gl_WorkGroupID.x * gl_NumSubgroups + gl_SubgroupID;
+    uint stride = gl_NumWorkGroups.x * gl_NumSubgroups;
+    for (uint tile = first; tile < tilesN * tilesM; tile += stride) {
+        uint m0 = (tile / tilesN) * MR;
+        uint nb = (tile % tilesN) * cols + lane;
+        uint xrow[MR], wrow[NR];
+        for (uint i = 0; i < MR; i++) xrow[i] = min(m0 + i, pc.M - 1) * K4;
+        for (uint r = 0; r < NR; r++) wrow[r] = min(nb + r * sg, pc.N - 1) * K4;
+        float acc[MR][NR];
+        for (uint i = 0; i < MR; i++) for (uint r = 0; r < NR; r++) acc[i][r] = 0.0;
+
+        for (uint k4 = 0; k4 < K4; k4 += sg) {
+            uint mine = k4 + lane;
+            vec4 xv[MR];
+            for (uint i = 0; i < MR; i++) xv[i] = mine < K4 ? x4[xrow[i] + mine] : vec4(0.0);
+            uint steps = min(sg, K4 - k4);
+            for (uint j = 0; j < steps; j++) {
+                vec4 wv[NR];
+                for (uint r = 0; r < NR; r++) wv[r] = load_w4(wrow[r] + k4 + j);
+                for (uint i = 0; i < MR; i++) {
+                    vec4 xj = subgroupShuffle(xv[i], j);
+                    for (uint r = 0; r < NR; r++) acc[i][r] += dot(xj, wv[r]);
+                }
+            }
+        }
+        for (uint i = 0; i < MR; i++) {
+            uint m = m0 + i;
+            if (m >= pc.M) break;
+            for (uint r = 0; r < NR; r++) {
+                uint n = nb + r * sg;
+                if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(acc[i][r], n);
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+#version 450
+// Y[m, n0+n] = act(X[m,:] . W[n,:] + b[n0+n]) with W stored [N][K] (PyTorch Linear layout).
+// Shared-memory tiled GEMM for GPUs: 64x64 output tile per 16x16 workgroup, 4x4 per thread,
+// K in steps of 16. Any M, N, K (edges are zero-filled).
+// variant: linear_tiled_f16 WEIGHT_F16
+// variant: linear_tiled_f32 WEIGHT_F32
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+#include "linear_push.glsl"
+
+layout(local_size_x = 16, local_size_y = 16) in;
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+#ifdef WEIGHT_F16
+layout(std430, binding = 1) readonly buffer W { uint w_words[]; };
+float load_w(uint i) { return unpackHalf2x16(w_words[i >> 1])[i & 1u]; }
+#else
+layout(std430, binding = 1) readonly buffer W { float w_f[]; };
+float load_w(uint i) { return w_f[i]; }
+#endif
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+#include "linear_epilogue.glsl"
+
+const uint BM = 64, BN = 64, BK = 16;
+shared float As[BK][BM];
+shared float Bs[BK][BN];
+
+void main() {
+    uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
+    uint t = ty * 16 + tx;
+    uint nTile = gl_WorkGroupID.x * BN, mTile = gl_WorkGroupID.y * BM;
+    float acc[4][4];
+    for (uint i = 0; i < 4; i++) for (uint j = 0; j < 4; j++) acc[i][j] = 0.0;
+
+    for (uint k0 = 0; k0 < pc.K; k0 += BK) {
+        for (uint r = 0; r < 4; r++) {
+            uint e = t + 256 * r;
+            uint row = e / BK, kk = e % BK;
+            uint k = k0 + kk;
+            uint m = mTile + row, n = nTile + row;
+            As[kk][row] = (m < pc.M && k < pc.K) ? x[m * pc.K + k] : 0.0;
+            Bs[kk][row] = (n < pc.N && k < pc.K) ? load_w(n * pc.K + k) : 0.0;
+        }
+        barrier();
+        for (uint kk = 0; kk < BK; kk++) {
+            float a[4], b[4];
+            for (uint i = 0; i < 4; i++) a[i] = As[kk][ty + 16 * i];
+            for (uint j = 0; j < 4; j++) b[j] = Bs[kk][tx + 16 * j];
+            for (uint i = 0; i < 4; i++) for (uint j = 0; j < 4; j++) acc[i][j] += a[i] * b[j];
+        }
+        barrier();
+    }
+    for (uint i = 0; i < 4; i++) {
+        uint m = mTile + ty + 16 * i;
+        if (m >= pc.M) continue;
+        for (uint j = 0; j < 4; j++) {
+            uint n = nTile + tx + 16 * j;
+            if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(acc[i][j], n);
+        }
+    }
+}

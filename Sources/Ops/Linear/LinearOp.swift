@@ -1,0 +1,96 @@
+import VulkanCore
+
+/// Y[m, :] = act(X[m, :] W^T + b): fp32 activations, fp16 or fp32 weights [N][K], fp32 accumulation.
+///
+/// Three kernels, chosen from the device: a shared-memory tiled GEMM (GPUs), a subgroup
+/// register-blocked GEMM (CPU-type devices such as lavapipe, where barriers are costly and
+/// subgroup shuffles are cheap) and a GEMV for decode (M <= 8). Weights larger than
+/// maxStorageBufferRange are dispatched in row slices.
+public enum LinearOp {
+    public enum Variant: String, CaseIterable, Sendable { case tiled, subgroup, gemv }
+    public enum Activation: UInt32, Sendable { case none = 0, gelu = 1, silu = 2 }
+
+    static let gemvMaxRows = 8
+    static let gemvLocal = 64
+    static let subgroupLocal = 64
+
+    /// The kernel this device should use for an M x K input.
+    public static func variant(for caps: DeviceCapabilities, m: Int, k: Int) -> Variant {
+        let vec4 = k % 4 == 0
+        if vec4, m <= gemvMaxRows, caps.hasSubgroupArithmetic { return .gemv }
+        if vec4, caps.isCPU, caps.hasSubgroupShuffle { return .subgroup }
+        return .tiled
+    }
+
+    /// Whether `variant` can run this shape on this device (tests sweep every valid one).
+    public static func supports(_ variant: Variant, caps: DeviceCapabilities, m: Int, k: Int) -> Bool {
+        switch variant {
+        case .tiled: return true
+        case .subgroup: return k % 4 == 0 && caps.hasSubgroupShuffle
+        case .gemv: return k % 4 == 0 && m <= gemvMaxRows && caps.hasSubgroupArithmetic
+        }
+    }
+
+    public static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
+                              m: Int, activation: Activation = .none, variant chosen: Variant? = nil, label: String = "linear") throws {
+        let caps = seq.device.capabilities
+        let (n, k) = (weight.rows, weight.cols)
+        let variant = chosen ?? variant(for: caps, m: m, k: k)
+        try require(supports(variant, caps: caps, m: m, k: k), "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) on this device")
+        try require(floats(x) >= m * k, "linear: X holds \(floats(x)) values, needs \(m)x\(k)")
+        try require(floats(y) >= m * n, "linear: Y holds \(floats(y)) values, needs \(m)x\(n)")
+        if let bias { try require(floats(bias) >= n, "linear: bias holds \(floats(bias)) values, needs \(n)") }
+
+        let shader: ShaderSource
+        let local: Int
+        switch (variant, weight.type) {
+        case (.tiled, .f16): (shader, local) = (ShaderLibrary.linear_tiled_f16, 256)
+        case (.tiled, .f32): (shader, local) = (ShaderLibrary.linear_tiled_f32, 256)
+        case (.subgroup, .f16): (shader, local) = (ShaderLibrary.linear_subgroup_f16, max(subgroupLocal, caps.subgroupSize))
+        case (.subgroup, .f32): (shader, local) = (ShaderLibrary.linear_subgroup_f32, max(subgroupLocal, caps.subgroupSize))
+        case (.gemv, .f16): (shader, local) = (ShaderLibrary.gemv_f16, max(gemvLocal, caps.subgroupSize))
+        case (.gemv, .f32): (shader, local) = (ShaderLibrary.gemv_f32, max(gemvLocal, caps.subgroupSize))
+        }
+        let spec: [UInt32]
+        switch variant {
+        case .tiled: spec = []
+        case .subgroup: spec = [UInt32(local)]
+        case .gemv: spec = [UInt32(local), UInt32(m)]
+        }
+        let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 28, specialization: spec)
+
+        for slice in slices(rows: n, rowBytes: k * weight.type.size, caps: caps) {
+            let w = weight.rowSlice(first: slice.lowerBound, count: slice.count)
+            let push: [UInt32] = [UInt32(m), UInt32(slice.count), UInt32(k), UInt32(slice.lowerBound), UInt32(n),
+                                  bias == nil ? 0 : 1, activation.rawValue]
+            let groups: (Int, Int, Int)
+            switch variant {
+            case .tiled:
+                groups = (Grid.ceilDiv(slice.count, 64), Grid.ceilDiv(m, 64), 1)
+            case .subgroup:
+                let sg = max(1, caps.subgroupSize)
+                let tiles = Grid.ceilDiv(m, 8) * Grid.ceilDiv(slice.count, sg * 4)
+                groups = (min(Grid.maxGroups, Grid.ceilDiv(tiles, max(1, local / sg))), 1, 1)
+            case .gemv:
+                let subgroups = max(1, local / max(1, caps.subgroupSize))
+                groups = (min(Grid.maxGroups, Grid.ceilDiv(Grid.ceilDiv(slice.count, 4), subgroups)), 1, 1)
+            }
+            let flops = 2.0 * Double(m) * Double(slice.count) * Double(k)
+            let bytes = Double(w.size + m * k * 4 + m * slice.count * 4)
+            try seq.dispatch(pipeline, [.read(x), .read(w), .read(bias ?? x), .write(y)], push: push, groups: groups,
+                             label: label, flops: flops, bytes: bytes)
+        }
+    }
+
+    /// Row ranges whose weight bytes fit one binding, each starting at an aligned offset.
+    static func slices(rows: Int, rowBytes: Int, caps: DeviceCapabilities) -> [Range<Int>] {
+        let limit = caps.maxStorageBufferRange
+        if rows * rowBytes <= limit - 4 { return [0..<rows] }
+        let align = max(4, caps.minStorageBufferOffsetAlignment)
+        let step = align / gcd(rowBytes, align)
+        let perSlice = max(step, (limit - 4) / rowBytes / step * step)
+        return stride(from: 0, to: rows, by: perSlice).map { $0..<min(rows, $0 + perSlice) }
+    }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+}

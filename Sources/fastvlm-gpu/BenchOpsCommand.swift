@@ -1,0 +1,115 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Ops
+import VulkanCore
+
+/// Linear / GEMV throughput at the model's shapes, beside the CPU reference for the same work.
+struct BenchOpsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ops",
+        abstract: "GFLOP/s and GB/s of the linear and GEMV kernels at FastVLM's shapes, with the CPU reference's time.")
+
+    @Option(help: "Vulkan device index (see `fastvlm-gpu devices`); default: FASTVLM_DEVICE or the best device.")
+    var device: Int?
+
+    @Option(help: "Timed repetitions per shape (after one warm-up).")
+    var repeats = 5
+
+    @Option(parsing: .upToNextOption, help: "Shapes as MxNxK (default: the model's shapes).")
+    var shape: [String] = []
+
+    @Option(help: "Weight storage: f16 or f32.")
+    var weights: String = "f16"
+
+    @Flag(help: "Skip the CPU reference timing.")
+    var noCPU = false
+
+    @Flag(help: "Print a JSON array instead of a table.")
+    var json = false
+
+    static let modelShapes = [(256, 4864, 896), (256, 896, 4864), (4096, 1536, 384), (1, 4864, 896), (1, 151_936, 896)]
+
+    struct Row: Encodable {
+        let op: String, kernel: String, m: Int, n: Int, k: Int, weight_dtype: String
+        let ms: Double, gflops: Double, gbps: Double, cpu_ms: Double?
+    }
+
+    func run() throws {
+        guard let type = WeightType(rawValue: weights) else { throw ValidationError("--weights must be f16 or f32") }
+        let shapes = try shape.isEmpty ? Self.modelShapes : shape.map(parse)
+        let gpu = try Device(index: device)
+        if !json { FileHandle.standardError.write(Data("device: \(gpu.capabilities.name)\n".utf8)) }
+        var rows: [Row] = []
+        for (m, n, k) in shapes {
+            let x = BenchData.values(m * k, seed: 1)
+            let w = BenchData.values(n * k, seed: 2, scale: 0.05)
+            let weight = try LinearWeight(device: gpu, values: w, rows: n, cols: k, type: type)
+            let gx = try gpu.upload(x)
+            let gy = try gpu.allocate(bytes: m * n * 4)
+            let variant = LinearOp.variant(for: gpu.capabilities, m: m, k: k)
+            let seq = CommandSequence(device: gpu, label: "bench", profiling: true)
+            for _ in 0..<max(1, repeats) {
+                try LinearOp.encode(seq, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, variant: variant)
+            }
+            try seq.run()   // warm-up: pipeline compilation, first touch of memory
+            try seq.run()
+            let times = seq.timings.map(\.durationNs)
+            // Sliced weights dispatch several times per repetition: sum per repetition.
+            let perRep = times.count / max(1, repeats)
+            let repTimes = stride(from: 0, to: times.count, by: max(1, perRep)).map { times[$0..<min(times.count, $0 + perRep)].reduce(0, +) }
+            let ns = repTimes.sorted()[repTimes.count / 2]
+            let flops = 2.0 * Double(m * n * k)
+            let bytes = Double(weight.byteCount + m * k * 4 + m * n * 4)
+            var cpuMs: Double?
+            if !noCPU {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = CPUBaseline.linear(x: x, m: m, k: k, weight: w, n: n)
+                cpuMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            }
+            rows.append(Row(op: variant == .gemv ? "gemv" : "linear", kernel: variant.rawValue, m: m, n: n, k: k, weight_dtype: type.rawValue,
+                            ms: ns / 1e6, gflops: flops / ns, gbps: bytes / ns, cpu_ms: cpuMs))
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            print(table(rows))
+        }
+    }
+
+    func parse(_ s: String) throws -> (Int, Int, Int) {
+        let parts = s.split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("shape '\(s)' is not MxNxK") }
+        return (parts[0], parts[1], parts[2])
+    }
+
+    func table(_ rows: [Row]) -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+        func num(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+        let header = ["op", "kernel", "M", "N", "K", "weights", "GPU ms", "GFLOP/s", "GB/s", "CPU ms", "GPU speed-up"]
+        let widths = [6, 9, 6, 8, 6, 8, 10, 9, 8, 10, 12]
+        var lines = [zip(header, widths).map { pad($0, $1) }.joined()]
+        for r in rows {
+            let cells = [r.op, r.kernel, "\(r.m)", "\(r.n)", "\(r.k)", r.weight_dtype, num(r.ms, 3), num(r.gflops, 2), num(r.gbps, 2),
+                         r.cpu_ms.map { num($0, 2) } ?? "-", r.cpu_ms.map { num($0 / r.ms, 2) + "x" } ?? "-"]
+            lines.append(zip(cells, widths).map { pad($0, $1) }.joined())
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Deterministic inputs for benchmarks.
+enum BenchData {
+    static func values(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        var state = seed &* 0x9E3779B97F4A7C15 | 1
+        return [Float](unsafeUninitializedCapacity: count) { buf, n in
+            for i in 0..<count {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                buf[i] = (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+            }
+            n = count
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import XCTest
+import VulkanCore
+@testable import Ops
+
+final class LinearOpTests: GPUTestCase {
+    // M x N x K, including sizes that are not multiples of any tile, K not a multiple of 4.
+    let shapes = [(1, 1, 4), (1, 5, 3), (2, 7, 12), (3, 33, 17), (8, 65, 36), (9, 130, 64), (37, 61, 100), (64, 64, 64), (130, 257, 96)]
+
+    func check(variant: LinearOp.Variant, type: WeightType, activation: LinearOp.Activation = .none, bias: Bool = true) throws {
+        var ran = 0
+        for (m, n, k) in shapes where LinearOp.supports(variant, caps: device.capabilities, m: m, k: k) {
+            let x = randomValues(m * k, seed: UInt64(m * 1000 + k))
+            var w = randomValues(n * k, seed: UInt64(n * 7 + k), scale: 0.5)
+            if type == .f16 { w = roundedToHalf(w) }
+            let b = randomValues(n, seed: UInt64(n))
+            let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+            let (gx, gb, gy) = (try buffer(x), try buffer(b), try zeros(m * n))
+            try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: bias ? gb.view : nil, y: gy.view, m: m, activation: activation, variant: variant) }
+            var expected = Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: bias ? b : nil)
+            switch activation {
+            case .none: break
+            case .gelu: expected = expected.map(Reference.gelu)
+            case .silu: expected = expected.map(Reference.silu)
+            }
+            let err = nmse(try read(gy, m * n), expected)
+            XCTAssertLessThan(err, type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32, "\(variant) \(type) \(m)x\(n)x\(k)")
+            ran += 1
+        }
+        XCTAssertGreaterThan(ran, 0, "no shape ran for \(variant)")
+    }
+
+    func testTiledF32() throws { try check(variant: .tiled, type: .f32) }
+    func testTiledF16() throws { try check(variant: .tiled, type: .f16) }
+    func testSubgroupF32() throws { try check(variant: .subgroup, type: .f32) }
+    func testSubgroupF16() throws { try check(variant: .subgroup, type: .f16) }
+    func testGEMVF32() throws { try check(variant: .gemv, type: .f32) }
+    func testGEMVF16() throws { try check(variant: .gemv, type: .f16) }
+    func testNoBias() throws {
+        for v in LinearOp.Variant.allCases { try check(variant: v, type: .f16, bias: false) }
+    }
+    func testFusedActivations() throws {
+        for v in LinearOp.Variant.allCases {
+            try check(variant: v, type: .f16, activation: .gelu)
+            try check(variant: v, type: .f32, activation: .silu)
+        }
+    }
+
+    /// A weight bigger than one binding is split into row slices at aligned offsets.
+    func testRowSlicesCoverLargeWeights() throws {
+        var caps = device.capabilities
+        caps.maxStorageBufferRange = 1000
+        caps.minStorageBufferOffsetAlignment = 64
+        let slices = LinearOp.slices(rows: 151_936, rowBytes: 896 * 2, caps: device.capabilities)
+        XCTAssertEqual(slices.first?.lowerBound, 0)
+        XCTAssertEqual(slices.last?.upperBound, 151_936)
+        for (a, b) in zip(slices, slices.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound) }
+        for s in slices {
+            XCTAssertLessThanOrEqual(s.count * 896 * 2, device.capabilities.maxStorageBufferRange)
+            XCTAssertEqual(s.lowerBound * 896 * 2 % device.capabilities.minStorageBufferOffsetAlignment, 0)
+        }
+        let small = LinearOp.slices(rows: 100, rowBytes: 36, caps: caps)
+        XCTAssertGreaterThan(small.count, 1)
+        for s in small { XCTAssertLessThanOrEqual(s.count * 36, 1000); XCTAssertEqual(s.lowerBound * 36 % 64, 0) }
+    }
+}

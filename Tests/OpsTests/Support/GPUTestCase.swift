@@ -1,0 +1,77 @@
+import XCTest
+import VulkanCore
+@testable import Ops
+
+/// Base class for tests that run kernels: one validated device per process, and any
+/// validation-layer message during a test fails it.
+class GPUTestCase: XCTestCase {
+    nonisolated(unsafe) private static var sharedDevice: Device?
+    nonisolated(unsafe) private static var sharedError: Error?
+
+    var device: Device!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        if Self.sharedDevice == nil && Self.sharedError == nil {
+            do { Self.sharedDevice = try Device(validation: true) } catch { Self.sharedError = error }
+        }
+        if let error = Self.sharedError { throw error }
+        device = Self.sharedDevice
+        _ = ValidationLog.drain()
+    }
+
+    override func tearDownWithError() throws {
+        let messages = ValidationLog.drain()
+        XCTAssertTrue(messages.isEmpty, "Vulkan validation messages:\n" + messages.joined(separator: "\n"))
+        try super.tearDownWithError()
+    }
+
+    /// Records `body` into a sequence, runs it once, and returns the sequence.
+    @discardableResult
+    func run(_ label: String = #function, _ body: (CommandSequence) throws -> Void) throws -> CommandSequence {
+        let seq = CommandSequence(device: device, label: label)
+        try body(seq)
+        try seq.run()
+        return seq
+    }
+
+    func buffer(_ values: [Float]) throws -> DeviceBuffer { try device.upload(values) }
+
+    func zeros(_ count: Int) throws -> DeviceBuffer { try device.upload([Float](repeating: .nan, count: count)) }
+
+    func read(_ buffer: DeviceBuffer, _ count: Int) throws -> [Float] {
+        try device.download(buffer.view, as: Float.self, count: count)
+    }
+}
+
+/// Deterministic pseudo-random values in [-scale, scale).
+func randomValues(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+    var state = seed &* 0x9E3779B97F4A7C15 | 1
+    return (0..<count).map { _ in
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+    }
+}
+
+/// Normalised mean-square error sum((a-b)^2) / sum(b^2), as ggml's op tests use.
+func nmse(_ a: [Float], _ b: [Float]) -> Double {
+    precondition(a.count == b.count)
+    var num = 0.0, den = 0.0
+    for i in a.indices {
+        let d = Double(a[i]) - Double(b[i])
+        num += d * d
+        den += Double(b[i]) * Double(b[i])
+    }
+    return den == 0 ? num : num / den
+}
+
+/// Rounds through fp16, as the GPU sees fp16 weights.
+func roundedToHalf(_ values: [Float]) -> [Float] { values.map { Float(Float16($0)) } }
+
+/// Tolerances by storage type: fp32 paths only differ in summation order; the fp16 ones
+/// compare against a reference given the same fp16-rounded inputs, so they stay tight too.
+enum Tolerance {
+    static let fp32: Double = 1e-10
+    static let fp16Weights: Double = 1e-9
+    static let transcendental: Double = 1e-11
+}
