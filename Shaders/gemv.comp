@@ -23,6 +23,8 @@ vec4 load_w4(uint i) { return w4[i]; }
 #endif
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
+layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
 // Rows of X, fixed per pipeline so the accumulators stay in registers (a dynamic bound
@@ -53,7 +55,7 @@ void main() {
             for (uint r = 0; r < NR; r++) {
                 float s = subgroupAdd(acc[m][r]);
                 uint n = nb + r;
-                if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(s, n);
+                if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(s, m, n);
             }
         }
     }

@@ -23,6 +23,8 @@ vec4 load_w4(uint i) { return w4[i]; }
 #endif
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
+layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
 #define MR 8
@@ -63,7 +65,7 @@ void main() {
             if (m >= pc.M) break;
             for (uint r = 0; r < NR; r++) {
                 uint n = nb + r * sg;
-                if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(acc[i][r], n);
+                if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(acc[i][r], m, n);
             }
         }
     }

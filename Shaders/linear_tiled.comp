@@ -19,6 +19,8 @@ float load_w(uint i) { return w_f[i]; }
 #endif
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
+layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
 const uint BM = 64, BN = 64, BK = 16;
@@ -55,7 +57,7 @@ void main() {
         if (m >= pc.M) continue;
         for (uint j = 0; j < 4; j++) {
             uint n = nTile + tx + 16 * j;
-            if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(acc[i][j], n);
+            if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(acc[i][j], m, n);
         }
     }
 }

@@ -158,7 +158,9 @@ final class MemoryAllocator {
             ?? types.indices.first
         guard let localIndex else { throw VulkanError.noDevice("the device reports no memory types") }
         deviceType = UInt32(localIndex)
-        deviceTypeHostVisible = types[localIndex].flags.contains("host_visible") && types[localIndex].flags.contains("host_coherent")
+        // FASTVLM_FORCE_STAGING=1 exercises the discrete-GPU upload path on host-visible devices.
+        let forceStaging = ProcessInfo.processInfo.environment["FASTVLM_FORCE_STAGING"] == "1"
+        deviceTypeHostVisible = !forceStaging && types[localIndex].flags.contains("host_visible") && types[localIndex].flags.contains("host_coherent")
         let hostIndices = types.indices.filter { types[$0].flags.contains("host_visible") && types[$0].flags.contains("host_coherent") }
         guard let hostIndex = hostIndices.first(where: { types[$0].flags.contains("host_cached") }) ?? hostIndices.first else {
             throw VulkanError.missingFeature("host-visible coherent memory for uploads")

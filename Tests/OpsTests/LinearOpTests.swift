@@ -45,6 +45,57 @@ final class LinearOpTests: GPUTestCase {
         }
     }
 
+    /// The RepMixer / residual epilogue: y = x + gamma * gelu(x W^T + b), in place.
+    func testScaleAndResidualInPlace() throws {
+        for v in LinearOp.Variant.allCases {
+            for (m, n, k) in [(1, 8, 8), (5, 36, 36), (67, 64, 64)] where LinearOp.supports(v, caps: device.capabilities, m: m, k: k) {
+                let x = randomValues(m * k, seed: 11)
+                let w = roundedToHalf(randomValues(n * k, seed: 12, scale: 0.3))
+                let b = randomValues(n, seed: 13), g = randomValues(n, seed: 14)
+                let res = randomValues(m * n, seed: 15)
+                let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: .f16)
+                let (gx, gb, gg, gr) = (try buffer(x), try buffer(b), try buffer(g), try buffer(res))
+                try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, activation: .gelu,
+                                              scale: gg.view, residual: gr.view, variant: v) }
+                let lin = Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: b)
+                let expected = (0..<m * n).map { res[$0] + g[$0 % n] * Reference.gelu(lin[$0]) }
+                XCTAssertLessThan(nmse(try read(gr, m * n), expected), Tolerance.fp16Weights, "\(v) \(m)x\(n)x\(k)")
+            }
+        }
+    }
+
+    /// The 151936 x 896 fp16 LM head (272 MB) exceeds lavapipe's 128 MiB binding limit.
+    func testWeightLargerThanOneBinding() throws {
+        let (n, k) = (151_936, 896)
+        let pattern = randomValues(1 << 16, seed: 21, scale: 0.5).map { Float(Float16($0)) }
+        var w = [Float](); w.reserveCapacity(n * k)
+        while w.count < n * k { w.append(contentsOf: pattern.prefix(n * k - w.count)) }
+        // Make rows distinguishable across slices.
+        for row in stride(from: 0, to: n, by: 997) { w[row * k] = Float(Float16(Float(row % 61) / 8)) }
+        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: .f16)
+        XCTAssertGreaterThan(weight.byteCount, device.capabilities.maxStorageBufferRange > 1 << 30 ? 0 : device.capabilities.maxStorageBufferRange)
+        let x = randomValues(k, seed: 22)
+        let (gx, gy) = (try buffer(x), try zeros(n))
+        for v in [LinearOp.Variant.gemv, .tiled] {
+            try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: 1, variant: v) }
+            let expected = Reference.linear(x: x, m: 1, k: k, weight: w, n: n, bias: nil)
+            XCTAssertLessThan(nmse(try read(gy, n), expected), Tolerance.fp16Weights, "\(v)")
+        }
+    }
+
+    /// Profiling records one timing per dispatch with the op's FLOP count.
+    func testProfiledDispatchTimings() throws {
+        let (m, n, k) = (4, 32, 64)
+        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 5), rows: n, cols: k, type: .f32)
+        let (gx, gy) = (try buffer(randomValues(m * k, seed: 6)), try zeros(m * n))
+        let seq = CommandSequence(device: device, label: "profiled", profiling: true)
+        for _ in 0..<3 { try LinearOp.encode(seq, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m) }
+        try seq.run()
+        XCTAssertEqual(seq.timings.count, 3)
+        XCTAssertTrue(seq.timings.allSatisfy { $0.durationNs >= 0 && $0.flops == Double(2 * m * n * k) })
+        XCTAssertEqual(seq.stats.barriers, 2 + 1)   // each repetition overwrites Y (write-after-write), plus the final host barrier
+    }
+
     /// A weight bigger than one binding is split into row slices at aligned offsets.
     func testRowSlicesCoverLargeWeights() throws {
         var caps = device.capabilities

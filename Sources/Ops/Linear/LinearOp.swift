@@ -1,6 +1,8 @@
 import VulkanCore
 
-/// Y[m, :] = act(X[m, :] W^T + b): fp32 activations, fp16 or fp32 weights [N][K], fp32 accumulation.
+/// Y[m, :] = residual[m, :] + scale * act(X[m, :] W^T + b), each part of the epilogue optional:
+/// fp32 activations, fp16 or fp32 weights [N][K], fp32 accumulation. Y may be the residual
+/// itself (each element is read and written by the same invocation).
 ///
 /// Three kernels, chosen from the device: a shared-memory tiled GEMM (GPUs), a subgroup
 /// register-blocked GEMM (CPU-type devices such as lavapipe, where barriers are costly and
@@ -32,7 +34,8 @@ public enum LinearOp {
     }
 
     public static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
-                              m: Int, activation: Activation = .none, variant chosen: Variant? = nil, label: String = "linear") throws {
+                              m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
+                              variant chosen: Variant? = nil, label: String = "linear") throws {
         let caps = seq.device.capabilities
         let (n, k) = (weight.rows, weight.cols)
         let variant = chosen ?? variant(for: caps, m: m, k: k)
@@ -40,6 +43,8 @@ public enum LinearOp {
         try require(floats(x) >= m * k, "linear: X holds \(floats(x)) values, needs \(m)x\(k)")
         try require(floats(y) >= m * n, "linear: Y holds \(floats(y)) values, needs \(m)x\(n)")
         if let bias { try require(floats(bias) >= n, "linear: bias holds \(floats(bias)) values, needs \(n)") }
+        if let scale { try require(floats(scale) >= n, "linear: scale holds \(floats(scale)) values, needs \(n)") }
+        if let residual { try require(floats(residual) >= m * n, "linear: residual holds \(floats(residual)) values, needs \(m)x\(n)") }
 
         let shader: ShaderSource
         let local: Int
@@ -57,12 +62,12 @@ public enum LinearOp {
         case .subgroup: spec = [UInt32(local)]
         case .gemv: spec = [UInt32(local), UInt32(m)]
         }
-        let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 28, specialization: spec)
+        let pipeline = try seq.device.pipeline(shader, bindings: 6, pushConstantSize: 36, specialization: spec)
 
         for slice in slices(rows: n, rowBytes: k * weight.type.size, caps: caps) {
             let w = weight.rowSlice(first: slice.lowerBound, count: slice.count)
             let push: [UInt32] = [UInt32(m), UInt32(slice.count), UInt32(k), UInt32(slice.lowerBound), UInt32(n),
-                                  bias == nil ? 0 : 1, activation.rawValue]
+                                  bias == nil ? 0 : 1, activation.rawValue, residual == nil ? 0 : 1, scale == nil ? 0 : 1]
             let groups: (Int, Int, Int)
             switch variant {
             case .tiled:
@@ -77,7 +82,10 @@ public enum LinearOp {
             }
             let flops = 2.0 * Double(m) * Double(slice.count) * Double(k)
             let bytes = Double(w.size + m * k * 4 + m * slice.count * 4)
-            try seq.dispatch(pipeline, [.read(x), .read(w), .read(bias ?? x), .write(y)], push: push, groups: groups,
+            // Absent optional operands bind X as a placeholder the shader never reads.
+            let bindings: [Binding] = [.read(x), .read(w), .read(bias ?? x), residual.map { _ in .readWrite(y) } ?? .write(y),
+                                       .read(residual ?? x), .read(scale ?? x)]
+            try seq.dispatch(pipeline, bindings, push: push, groups: groups,
                              label: label, flops: flops, bytes: bytes)
         }
     }
