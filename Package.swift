@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // Vulkan headers only; the loader is opened at run time so a missing
@@ -43,7 +44,7 @@ let package = Package(
         ),
         .target(
             name: "FastVLM",
-            dependencies: ["Ops", "VulkanCore", "CImageCodecs"],
+            dependencies: ["Ops", "VulkanCore", "CImageCodecs", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/FastVLM",
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
