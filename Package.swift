@@ -56,6 +56,7 @@ let package = Package(
             ],
             path: "Sources/fastvlm-gpu"
         ),
+        .testTarget(name: "CLITests", dependencies: ["fastvlm-gpu"], path: "Tests/CLITests"),
         .testTarget(name: "VulkanCoreTests", dependencies: ["VulkanCore"], path: "Tests/VulkanCoreTests"),
         .testTarget(name: "OpsTests", dependencies: ["Ops", "VulkanCore"], path: "Tests/OpsTests"),
         .testTarget(
