@@ -6,14 +6,17 @@
 // over the real subgroup count, so any subgroup size is correct.
 // variant: gemv_f16 WEIGHT_F16
 // variant: gemv_f32 WEIGHT_F32
+// variant: gemv_f16_a16 WEIGHT_F16 ACT_F16
+// variant: gemv_f32_a16 WEIGHT_F32 ACT_F16
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #include "common.glsl"
+#include "activation_type.glsl"
 #include "linear_push.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(std430, binding = 0) readonly buffer X { vec4 x4[]; };
+layout(std430, binding = 0) readonly buffer X { ACT_VEC4 x4[]; };
 #ifdef WEIGHT_F16
 layout(std430, binding = 1) readonly buffer W { uvec2 w2[]; };
 vec4 load_w4(uint i) { uvec2 v = w2[i]; return vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y)); }
@@ -22,8 +25,8 @@ layout(std430, binding = 1) readonly buffer W { vec4 w4[]; };
 vec4 load_w4(uint i) { return w4[i]; }
 #endif
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
-layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
+layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
+layout(std430, binding = 4) readonly buffer Residual { ACT_T residual[]; };
 layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
@@ -47,7 +50,7 @@ void main() {
             vec4 wv[NR];
             for (uint r = 0; r < NR; r++) wv[r] = load_w4(wrow[r] + k);
             for (uint m = 0; m < MROWS; m++) {
-                vec4 xv = x4[m * K4 + k];
+                vec4 xv = vec4(x4[m * K4 + k]);
                 for (uint r = 0; r < NR; r++) acc[m][r] += dot(xv, wv[r]);
             }
         }
@@ -55,7 +58,7 @@ void main() {
             for (uint r = 0; r < NR; r++) {
                 float s = subgroupAdd(acc[m][r]);
                 uint n = nb + r;
-                if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(s, m, n);
+                if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = ACT_T(linear_epilogue(s, m, n));
             }
         }
     }

@@ -6,14 +6,17 @@
 // grid-stride loop computed from the real gl_SubgroupSize, so any subgroup size is correct.
 // variant: linear_subgroup_f16 WEIGHT_F16
 // variant: linear_subgroup_f32 WEIGHT_F32
+// variant: linear_subgroup_f16_a16 WEIGHT_F16 ACT_F16
+// variant: linear_subgroup_f32_a16 WEIGHT_F32 ACT_F16
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
 #include "common.glsl"
+#include "activation_type.glsl"
 #include "linear_push.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(std430, binding = 0) readonly buffer X { vec4 x4[]; };
+layout(std430, binding = 0) readonly buffer X { ACT_VEC4 x4[]; };
 #ifdef WEIGHT_F16
 layout(std430, binding = 1) readonly buffer W { uvec2 w2[]; };
 vec4 load_w4(uint i) { uvec2 v = w2[i]; return vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y)); }
@@ -22,8 +25,8 @@ layout(std430, binding = 1) readonly buffer W { vec4 w4[]; };
 vec4 load_w4(uint i) { return w4[i]; }
 #endif
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
-layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
+layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
+layout(std430, binding = 4) readonly buffer Residual { ACT_T residual[]; };
 layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
@@ -49,7 +52,7 @@ void main() {
         for (uint k4 = 0; k4 < K4; k4 += sg) {
             uint mine = k4 + lane;
             vec4 xv[MR];
-            for (uint i = 0; i < MR; i++) xv[i] = mine < K4 ? x4[xrow[i] + mine] : vec4(0.0);
+            for (uint i = 0; i < MR; i++) xv[i] = mine < K4 ? vec4(x4[xrow[i] + mine]) : vec4(0.0);
             uint steps = min(sg, K4 - k4);
             for (uint j = 0; j < steps; j++) {
                 vec4 wv[NR];
@@ -65,7 +68,7 @@ void main() {
             if (m >= pc.M) break;
             for (uint r = 0; r < NR; r++) {
                 uint n = nb + r * sg;
-                if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(acc[i][r], m, n);
+                if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = ACT_T(linear_epilogue(acc[i][r], m, n));
             }
         }
     }

@@ -4,12 +4,15 @@
 // K in steps of 16. Any M, N, K (edges are zero-filled).
 // variant: linear_tiled_f16 WEIGHT_F16
 // variant: linear_tiled_f32 WEIGHT_F32
+// variant: linear_tiled_f16_a16 WEIGHT_F16 ACT_F16
+// variant: linear_tiled_f32_a16 WEIGHT_F32 ACT_F16
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#include "activation_type.glsl"
 #include "linear_push.glsl"
 
 layout(local_size_x = 16, local_size_y = 16) in;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X { ACT_T x[]; };
 #ifdef WEIGHT_F16
 layout(std430, binding = 1) readonly buffer W { uint w_words[]; };
 float load_w(uint i) { return unpackHalf2x16(w_words[i >> 1])[i & 1u]; }
@@ -18,8 +21,8 @@ layout(std430, binding = 1) readonly buffer W { float w_f[]; };
 float load_w(uint i) { return w_f[i]; }
 #endif
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
-layout(std430, binding = 4) readonly buffer Residual { float residual[]; };
+layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
+layout(std430, binding = 4) readonly buffer Residual { ACT_T residual[]; };
 layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
@@ -40,7 +43,7 @@ void main() {
             uint row = e / BK, kk = e % BK;
             uint k = k0 + kk;
             uint m = mTile + row, n = nTile + row;
-            As[kk][row] = (m < pc.M && k < pc.K) ? x[m * pc.K + k] : 0.0;
+            As[kk][row] = (m < pc.M && k < pc.K) ? float(x[m * pc.K + k]) : 0.0;
             Bs[kk][row] = (n < pc.N && k < pc.K) ? load_w(n * pc.K + k) : 0.0;
         }
         barrier();
@@ -57,7 +60,7 @@ void main() {
         if (m >= pc.M) continue;
         for (uint j = 0; j < 4; j++) {
             uint n = nTile + tx + 16 * j;
-            if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = linear_epilogue(acc[i][j], m, n);
+            if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = ACT_T(linear_epilogue(acc[i][j], m, n));
         }
     }
 }

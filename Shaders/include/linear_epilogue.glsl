@@ -6,6 +6,6 @@ float linear_epilogue(float v, uint m, uint n) {
     if (pc.act == ACT_GELU) v = gelu(v);
     else if (pc.act == ACT_SILU) v = silu(v);
     if (pc.hasScale != 0u) v *= scale[col];
-    if (pc.hasResidual != 0u) v += residual[m * pc.ldy + col];
+    if (pc.hasResidual != 0u) v += float(residual[m * pc.ldy + col]);
     return v;
 }

@@ -22,6 +22,9 @@ struct BenchOpsCommand: ParsableCommand {
     @Option(help: "Weight storage: f16 or f32.")
     var weights: String = "f16"
 
+    @Option(help: "Activation storage: f32 or f16.")
+    var activations: String = "f32"
+
     @Flag(help: "Skip the CPU reference timing.")
     var noCPU = false
 
@@ -31,12 +34,13 @@ struct BenchOpsCommand: ParsableCommand {
     static let modelShapes = [(256, 4864, 896), (256, 896, 4864), (4096, 1536, 384), (1, 4864, 896), (1, 151_936, 896)]
 
     struct Row: Encodable {
-        let op: String, kernel: String, m: Int, n: Int, k: Int, weight_dtype: String
+        let op: String, kernel: String, m: Int, n: Int, k: Int, weight_dtype: String, activation_dtype: String
         let ms: Double, gflops: Double, gbps: Double, cpu_ms: Double?
     }
 
     func run() throws {
-        guard let type = WeightType(rawValue: weights) else { throw ValidationError("--weights must be f16 or f32") }
+        guard let type = StorageType(rawValue: weights) else { throw ValidationError("--weights must be f16 or f32") }
+        guard let act = StorageType(rawValue: activations) else { throw ValidationError("--activations must be f16 or f32") }
         let shapes = try shape.isEmpty ? Self.modelShapes : shape.map(parse)
         let gpu = try Device(index: device)
         if !json { FileHandle.standardError.write(Data("device: \(gpu.capabilities.name)\n".utf8)) }
@@ -45,12 +49,17 @@ struct BenchOpsCommand: ParsableCommand {
             let x = BenchData.values(m * k, seed: 1)
             let w = BenchData.values(n * k, seed: 2, scale: 0.05)
             let weight = try LinearWeight(device: gpu, values: w, rows: n, cols: k, type: type)
-            let gx = try gpu.upload(x)
-            let gy = try gpu.allocate(bytes: m * n * 4)
+            let gx = try gpu.allocate(bytes: m * k * act.size + 4)
+            let gy = try gpu.allocate(bytes: m * n * act.size + 4)
+            if act == .f16 {
+                try x.map { Float16($0).bitPattern }.withUnsafeBytes { try gpu.write($0, to: gx.view) }
+            } else {
+                try x.withUnsafeBytes { try gpu.write($0, to: gx.view) }
+            }
             let variant = LinearOp.variant(for: gpu.capabilities, m: m, k: k)
             let seq = CommandSequence(device: gpu, label: "bench", profiling: true)
             for _ in 0..<max(1, repeats) {
-                try LinearOp.encode(seq, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, variant: variant)
+                try LinearOp.encode(seq, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, activations: act, variant: variant)
             }
             try seq.run()   // warm-up: pipeline compilation, first touch of memory
             try seq.run()
@@ -60,14 +69,14 @@ struct BenchOpsCommand: ParsableCommand {
             let repTimes = stride(from: 0, to: times.count, by: max(1, perRep)).map { times[$0..<min(times.count, $0 + perRep)].reduce(0, +) }
             let ns = repTimes.sorted()[repTimes.count / 2]
             let flops = 2.0 * Double(m * n * k)
-            let bytes = Double(weight.byteCount + m * k * 4 + m * n * 4)
+            let bytes = Double(weight.byteCount + (m * k + m * n) * act.size)
             var cpuMs: Double?
             if !noCPU {
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = CPUBaseline.linear(x: x, m: m, k: k, weight: w, n: n)
                 cpuMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             }
-            rows.append(Row(op: variant == .gemv ? "gemv" : "linear", kernel: variant.rawValue, m: m, n: n, k: k, weight_dtype: type.rawValue,
+            rows.append(Row(op: variant == .gemv ? "gemv" : "linear", kernel: variant.rawValue, m: m, n: n, k: k, weight_dtype: type.rawValue, activation_dtype: act.rawValue,
                             ms: ns / 1e6, gflops: flops / ns, gbps: bytes / ns, cpu_ms: cpuMs))
         }
         if json {

@@ -6,24 +6,28 @@ final class LinearOpTests: GPUTestCase {
     // M x N x K, including sizes that are not multiples of any tile, K not a multiple of 4.
     let shapes = [(1, 1, 4), (1, 5, 3), (2, 7, 12), (3, 33, 17), (8, 65, 36), (9, 130, 64), (37, 61, 100), (64, 64, 64), (130, 257, 96)]
 
-    func check(variant: LinearOp.Variant, type: WeightType, activation: LinearOp.Activation = .none, bias: Bool = true) throws {
+    func check(variant: LinearOp.Variant, type: StorageType, activation: LinearOp.Activation = .none, bias: Bool = true,
+               activations: StorageType = .f32) throws {
         var ran = 0
         for (m, n, k) in shapes where LinearOp.supports(variant, caps: device.capabilities, m: m, k: k) {
-            let x = randomValues(m * k, seed: UInt64(m * 1000 + k))
+            var x = randomValues(m * k, seed: UInt64(m * 1000 + k))
+            if activations == .f16 { x = roundedToHalf(x) }
             var w = randomValues(n * k, seed: UInt64(n * 7 + k), scale: 0.5)
             if type == .f16 { w = roundedToHalf(w) }
             let b = randomValues(n, seed: UInt64(n))
             let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
-            let (gx, gb, gy) = (try buffer(x), try buffer(b), try zeros(m * n))
-            try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: bias ? gb.view : nil, y: gy.view, m: m, activation: activation, variant: variant) }
+            let (gx, gb, gy) = (try buffer(x, as: activations), try buffer(b), try buffer([Float](repeating: .nan, count: m * n), as: activations))
+            try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: bias ? gb.view : nil, y: gy.view, m: m, activation: activation,
+                                          activations: activations, variant: variant) }
             var expected = Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: bias ? b : nil)
             switch activation {
             case .none: break
             case .gelu: expected = expected.map(Reference.gelu)
             case .silu: expected = expected.map(Reference.silu)
             }
-            let err = nmse(try read(gy, m * n), expected)
-            XCTAssertLessThan(err, type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32, "\(variant) \(type) \(m)x\(n)x\(k)")
+            let err = nmse(try read(gy, m * n, as: activations), expected)
+            let tolerance = activations == .f16 ? Tolerance.fp16Activations : type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32
+            XCTAssertLessThan(err, tolerance, "\(variant) \(type) \(m)x\(n)x\(k) activations \(activations)")
             ran += 1
         }
         XCTAssertGreaterThan(ran, 0, "no shape ran for \(variant)")
@@ -35,6 +39,13 @@ final class LinearOpTests: GPUTestCase {
     func testSubgroupF16() throws { try check(variant: .subgroup, type: .f16) }
     func testGEMVF32() throws { try check(variant: .gemv, type: .f32) }
     func testGEMVF16() throws { try check(variant: .gemv, type: .f16) }
+    func testFP16Activations() throws {
+        for v in LinearOp.Variant.allCases {
+            try check(variant: v, type: .f16, activation: .gelu, activations: .f16)
+            try check(variant: v, type: .f32, activations: .f16)
+        }
+    }
+
     func testNoBias() throws {
         for v in LinearOp.Variant.allCases { try check(variant: v, type: .f16, bias: false) }
     }

@@ -35,26 +35,27 @@ public enum LinearOp {
 
     public static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
                               m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
-                              variant chosen: Variant? = nil, label: String = "linear") throws {
+                              activations: StorageType = .f32, variant chosen: Variant? = nil, label: String = "linear") throws {
         let caps = seq.device.capabilities
         let (n, k) = (weight.rows, weight.cols)
         let variant = chosen ?? variant(for: caps, m: m, k: k)
         try require(supports(variant, caps: caps, m: m, k: k), "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) on this device")
-        try require(floats(x) >= m * k, "linear: X holds \(floats(x)) values, needs \(m)x\(k)")
-        try require(floats(y) >= m * n, "linear: Y holds \(floats(y)) values, needs \(m)x\(n)")
+        let a = activations.size
+        try require(x.size >= m * k * a, "linear: X holds \(x.size) bytes, needs \(m)x\(k) \(activations)")
+        try require(y.size >= m * n * a, "linear: Y holds \(y.size) bytes, needs \(m)x\(n) \(activations)")
         if let bias { try require(floats(bias) >= n, "linear: bias holds \(floats(bias)) values, needs \(n)") }
         if let scale { try require(floats(scale) >= n, "linear: scale holds \(floats(scale)) values, needs \(n)") }
-        if let residual { try require(floats(residual) >= m * n, "linear: residual holds \(floats(residual)) values, needs \(m)x\(n)") }
+        if let residual { try require(residual.size >= m * n * a, "linear: residual holds \(residual.size) bytes, needs \(m)x\(n) \(activations)") }
 
-        let shader: ShaderSource
+        let shader = Self.shader(variant, weights: weight.type, activations: activations)
         let local: Int
-        switch (variant, weight.type) {
-        case (.tiled, .f16): (shader, local) = (ShaderLibrary.linear_tiled_f16, 256)
-        case (.tiled, .f32): (shader, local) = (ShaderLibrary.linear_tiled_f32, 256)
-        case (.subgroup, .f16): (shader, local) = (ShaderLibrary.linear_subgroup_f16, max(subgroupLocal, caps.subgroupSize))
-        case (.subgroup, .f32): (shader, local) = (ShaderLibrary.linear_subgroup_f32, max(subgroupLocal, caps.subgroupSize))
-        case (.gemv, .f16): (shader, local) = (ShaderLibrary.gemv_f16, max(gemvLocal, caps.subgroupSize))
-        case (.gemv, .f32): (shader, local) = (ShaderLibrary.gemv_f32, max(gemvLocal, caps.subgroupSize))
+        switch variant {
+        case .tiled: local = 256
+        case .subgroup: local = max(subgroupLocal, caps.subgroupSize)
+        case .gemv: local = max(gemvLocal, caps.subgroupSize)
+        }
+        if activations == .f16 {
+            try require(caps.storageBuffer16BitAccess, "linear: fp16 activations need storageBuffer16BitAccess")
         }
         let spec: [UInt32]
         switch variant {
@@ -81,12 +82,29 @@ public enum LinearOp {
                 groups = (min(Grid.maxGroups, Grid.ceilDiv(Grid.ceilDiv(slice.count, 4), subgroups)), 1, 1)
             }
             let flops = 2.0 * Double(m) * Double(slice.count) * Double(k)
-            let bytes = Double(w.size + m * k * 4 + m * slice.count * 4)
+            let bytes = Double(w.size + (m * k + m * slice.count) * a)
             // Absent optional operands bind X as a placeholder the shader never reads.
             let bindings: [Binding] = [.read(x), .read(w), .read(bias ?? x), residual.map { _ in .readWrite(y) } ?? .write(y),
                                        .read(residual ?? x), .read(scale ?? x)]
             try seq.dispatch(pipeline, bindings, push: push, groups: groups,
                              label: label, flops: flops, bytes: bytes)
+        }
+    }
+
+    static func shader(_ variant: Variant, weights: StorageType, activations: StorageType) -> ShaderSource {
+        switch (variant, weights, activations) {
+        case (.tiled, .f16, .f32): return ShaderLibrary.linear_tiled_f16
+        case (.tiled, .f32, .f32): return ShaderLibrary.linear_tiled_f32
+        case (.tiled, .f16, .f16): return ShaderLibrary.linear_tiled_f16_a16
+        case (.tiled, .f32, .f16): return ShaderLibrary.linear_tiled_f32_a16
+        case (.subgroup, .f16, .f32): return ShaderLibrary.linear_subgroup_f16
+        case (.subgroup, .f32, .f32): return ShaderLibrary.linear_subgroup_f32
+        case (.subgroup, .f16, .f16): return ShaderLibrary.linear_subgroup_f16_a16
+        case (.subgroup, .f32, .f16): return ShaderLibrary.linear_subgroup_f32_a16
+        case (.gemv, .f16, .f32): return ShaderLibrary.gemv_f16
+        case (.gemv, .f32, .f32): return ShaderLibrary.gemv_f32
+        case (.gemv, .f16, .f16): return ShaderLibrary.gemv_f16_a16
+        case (.gemv, .f32, .f16): return ShaderLibrary.gemv_f32_a16
         }
     }
 

@@ -1,7 +1,7 @@
 import VulkanCore
 
-/// Storage type of a weight matrix on the device.
-public enum WeightType: String, Sendable, CaseIterable {
+/// How values are stored in device memory (arithmetic is always fp32).
+public enum StorageType: String, Sendable, CaseIterable {
     case f16, f32
     public var size: Int { self == .f16 ? 2 : 4 }
 }
@@ -12,11 +12,11 @@ public final class LinearWeight {
     public let buffer: DeviceBuffer
     public let rows: Int
     public let cols: Int
-    public let type: WeightType
+    public let type: StorageType
 
     public var byteCount: Int { rows * cols * type.size }
 
-    public init(device: Device, values: [Float], rows: Int, cols: Int, type: WeightType) throws {
+    public init(device: Device, values: [Float], rows: Int, cols: Int, type: StorageType) throws {
         try require(values.count == rows * cols, "weight: \(values.count) values for \(rows)x\(cols)")
         self.rows = rows
         self.cols = cols

@@ -42,6 +42,19 @@ class GPUTestCase: XCTestCase {
     func read(_ buffer: DeviceBuffer, _ count: Int) throws -> [Float] {
         try device.download(buffer.view, as: Float.self, count: count)
     }
+
+    /// A buffer of `values` stored as `type` (fp16 padded to whole words).
+    func buffer(_ values: [Float], as type: StorageType) throws -> DeviceBuffer {
+        guard type == .f16 else { return try buffer(values) }
+        var bits = values.map { Float16($0).bitPattern }
+        if bits.count % 2 == 1 { bits.append(0) }
+        return try device.upload(bits)
+    }
+
+    func read(_ buffer: DeviceBuffer, _ count: Int, as type: StorageType) throws -> [Float] {
+        guard type == .f16 else { return try read(buffer, count) }
+        return try device.download(buffer.view, as: UInt16.self, count: count).map { Float(Float16(bitPattern: $0)) }
+    }
 }
 
 /// Deterministic pseudo-random values in [-scale, scale).
@@ -74,4 +87,7 @@ enum Tolerance {
     static let fp32: Double = 1e-10
     static let fp16Weights: Double = 1e-9
     static let transcendental: Double = 1e-11
+    /// fp16 activation storage rounds every output to 11 significant bits (relative 2^-12
+    /// on average): NMSE about 1e-7.
+    static let fp16Activations: Double = 1e-6
 }
