@@ -9,7 +9,7 @@ final class MemoryBlock {
     let size: Int
     let mapped: UnsafeMutableRawPointer?
     let hostVisible: Bool
-    private var free: [(offset: Int, size: Int)]
+    private var ranges: RangeAllocator
 
     init(device: Device, size: Int, memoryType: UInt32, hostVisible: Bool) throws {
         self.device = device
@@ -47,7 +47,7 @@ final class MemoryBlock {
         memory = mem
         buffer = buf
         mapped = ptr
-        free = [(0, size)]
+        ranges = RangeAllocator(size: size)
     }
 
     func close() {
@@ -55,36 +55,9 @@ final class MemoryBlock {
         device.fn.freeMemory(device.handle, memory, nil)
     }
 
-    /// First-fit suballocation; nil when no free range fits.
-    func take(_ bytes: Int, alignment: Int) -> Int? {
-        for (i, range) in free.enumerated() {
-            let start = (range.offset + alignment - 1) / alignment * alignment
-            let end = start + bytes
-            guard end <= range.offset + range.size else { continue }
-            free.remove(at: i)
-            if end < range.offset + range.size { free.insert((end, range.offset + range.size - end), at: i) }
-            if start > range.offset { free.insert((range.offset, start - range.offset), at: i) }
-            return start
-        }
-        return nil
-    }
-
-    /// Returns a range and merges it with its free neighbours.
-    func give(offset: Int, size bytes: Int) {
-        let index = free.firstIndex { $0.offset > offset } ?? free.count
-        free.insert((offset, bytes), at: index)
-        var i = max(0, index - 1)
-        while i + 1 < free.count {
-            if free[i].offset + free[i].size == free[i + 1].offset {
-                free[i].size += free[i + 1].size
-                free.remove(at: i + 1)
-            } else {
-                i += 1
-            }
-        }
-    }
-
-    var isEmpty: Bool { free.count == 1 && free[0].size == size }
+    func take(_ bytes: Int, alignment: Int) -> Int? { ranges.take(bytes, alignment: alignment) }
+    func give(offset: Int, size bytes: Int) { ranges.give(offset: offset, size: bytes) }
+    var isEmpty: Bool { ranges.isEmpty }
 }
 
 /// A device allocation. Memory returns to its block when the last reference goes.
