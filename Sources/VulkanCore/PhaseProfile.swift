@@ -1,0 +1,37 @@
+import Foundation
+
+/// One phase of a run (vision, projector, prefill, decode) as the profiler saw it.
+public struct PhaseProfile: Sendable {
+    public var name: String
+    public var timings: [DispatchTiming]
+    public var stats: SequenceStats
+    public var wallSeconds: Double
+    public var readbackBytes: Int
+
+    public init(name: String, timings: [DispatchTiming], stats: SequenceStats, wallSeconds: Double, readbackBytes: Int = 0) {
+        self.name = name
+        self.timings = timings
+        self.stats = stats
+        self.wallSeconds = wallSeconds
+        self.readbackBytes = readbackBytes
+    }
+
+    public var gpuNs: Double { timings.reduce(0) { $0 + $1.durationNs } }
+
+    /// The per-op table a kernel developer reads first: where the GPU time of this phase went.
+    public func table(limit: Int = 30) -> String {
+        let total = max(gpuNs, 1)
+        var lines: [String] = []
+        lines.append(String(format: "== %@: GPU %.2f ms, wall %.2f ms, %d dispatches, %d barriers, %d submits, %d bytes read back",
+                            name as NSString, gpuNs / 1e6, wallSeconds * 1e3, stats.dispatches, stats.barriers, stats.submits, readbackBytes))
+        lines.append(pad("op", 34) + pad("count", 7) + pad("total ms", 10) + pad("mean us", 10) + pad("GFLOP/s", 9) + pad("GB/s", 8) + "share")
+        for s in Profile.summarize(timings).prefix(limit) {
+            lines.append(pad(s.label, 34) + pad("\(s.count)", 7) + pad(String(format: "%.3f", s.totalNs / 1e6), 10)
+                         + pad(String(format: "%.1f", s.meanUs), 10) + pad(s.flops > 0 ? String(format: "%.2f", s.gflops) : "-", 9)
+                         + pad(s.bytes > 0 ? String(format: "%.2f", s.gbps) : "-", 8) + String(format: "%5.1f%%", 100 * s.totalNs / total))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+}
