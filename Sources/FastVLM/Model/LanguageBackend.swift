@@ -1,0 +1,41 @@
+/// The operations Qwen2 is built from. The backend owns the KV cache and the position of
+/// the next token, so the same code serves prefill (T tokens) and decode (T = 1).
+public protocol LanguageBackend {
+    associatedtype Tensor
+
+    /// Rows [T][H] for the embeddings already placed by the caller (text rows and image rows).
+    func rmsNorm(_ x: Tensor, weight: [Float], key: String) throws -> Tensor
+    /// y = residual + act(x W^T + b).
+    func linear(_ x: Tensor, _ w: LinearWeights, key: String, silu: Bool, residual: Tensor?) throws -> Tensor
+    func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor
+    /// RoPE on q and k at the current positions, append k/v to layer `layer`'s cache, then
+    /// causal GQA attention of q over the cache. Returns [T][heads * headDim].
+    func attention(q: Tensor, k: Tensor, v: Tensor, layer: Int) throws -> Tensor
+    /// The last row of x, [1][H].
+    func lastRow(_ x: Tensor) throws -> Tensor
+    /// LM head over [1][H] -> logits [1][vocab].
+    func logits(_ x: Tensor, lmHead: [Float], key: String) throws -> Tensor
+}
+
+public enum Qwen2 {
+    /// Runs the decoder over `x` ([T][H], positions continuing the cache) and returns the
+    /// logits of the last position.
+    public static func forward<B: LanguageBackend>(_ w: Qwen2Weights, embeddings x: B.Tensor, on b: B) throws -> B.Tensor {
+        var x = x
+        for (i, l) in w.layers.enumerated() {
+            let key = "layers.\(i)"
+            let h = try b.rmsNorm(x, weight: l.inputNorm, key: key + ".input_layernorm")
+            let q = try b.linear(h, l.q, key: key + ".q_proj", silu: false, residual: nil)
+            let k = try b.linear(h, l.k, key: key + ".k_proj", silu: false, residual: nil)
+            let v = try b.linear(h, l.v, key: key + ".v_proj", silu: false, residual: nil)
+            let attended = try b.attention(q: q, k: k, v: v, layer: i)
+            x = try b.linear(attended, l.o, key: key + ".o_proj", silu: false, residual: x)
+            let h2 = try b.rmsNorm(x, weight: l.postAttentionNorm, key: key + ".post_attention_layernorm")
+            let gate = try b.linear(h2, l.gate, key: key + ".gate_proj", silu: true, residual: nil)
+            let up = try b.linear(h2, l.up, key: key + ".up_proj", silu: false, residual: nil)
+            x = try b.linear(try b.multiply(gate, up), l.down, key: key + ".down_proj", silu: false, residual: x)
+        }
+        let last = try b.rmsNorm(try b.lastRow(x), weight: w.norm, key: "norm")
+        return try b.logits(last, lmHead: w.lmHead, key: "lm_head")
+    }
+}

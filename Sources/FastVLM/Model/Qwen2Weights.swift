@@ -1,0 +1,85 @@
+/// Qwen2 hyper-parameters (spec section 4), read from the checkpoint's config.
+public struct Qwen2Config: Sendable, Equatable {
+    public var hiddenSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var intermediateSize: Int
+    public var vocabSize: Int          // rows of the embedding / LM head (HF pads it)
+    public var realVocabSize: Int      // ids the tokenizer can produce; sampling ignores the padding
+    public var ropeTheta: Float
+    public var rmsNormEps: Float
+    public var maxPositions: Int
+
+    public init(hiddenSize: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int, intermediateSize: Int, vocabSize: Int,
+                realVocabSize: Int, ropeTheta: Float, rmsNormEps: Float, maxPositions: Int) {
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.intermediateSize = intermediateSize
+        self.vocabSize = vocabSize
+        self.realVocabSize = realVocabSize
+        self.ropeTheta = ropeTheta
+        self.rmsNormEps = rmsNormEps
+        self.maxPositions = maxPositions
+    }
+}
+
+public struct Qwen2Weights: Sendable {
+    public var config: Qwen2Config
+    /// [vocab][hidden]
+    public var embedTokens: [Float]
+    public var layers: [Layer]
+    public var norm: [Float]
+    /// [vocab][hidden]; the embedding itself when tied.
+    public var lmHead: [Float]
+
+    public struct Layer: Sendable {
+        public var inputNorm: [Float]
+        public var q: LinearWeights   // with bias
+        public var k: LinearWeights   // with bias
+        public var v: LinearWeights   // with bias
+        public var o: LinearWeights   // no bias
+        public var postAttentionNorm: [Float]
+        public var gate: LinearWeights
+        public var up: LinearWeights
+        public var down: LinearWeights
+
+        public init(inputNorm: [Float], q: LinearWeights, k: LinearWeights, v: LinearWeights, o: LinearWeights,
+                    postAttentionNorm: [Float], gate: LinearWeights, up: LinearWeights, down: LinearWeights) {
+            self.inputNorm = inputNorm
+            self.q = q
+            self.k = k
+            self.v = v
+            self.o = o
+            self.postAttentionNorm = postAttentionNorm
+            self.gate = gate
+            self.up = up
+            self.down = down
+        }
+    }
+
+    public init(config: Qwen2Config, embedTokens: [Float], layers: [Layer], norm: [Float], lmHead: [Float]) {
+        self.config = config
+        self.embedTokens = embedTokens
+        self.layers = layers
+        self.norm = norm
+        self.lmHead = lmHead
+    }
+}
+
+/// The whole model as the forward passes consume it.
+public struct FastVLMWeights: Sendable {
+    public var vision: FastViTHDWeights
+    public var projector: ProjectorWeights
+    public var language: Qwen2Weights
+
+    public init(vision: FastViTHDWeights, projector: ProjectorWeights, language: Qwen2Weights) {
+        self.vision = vision
+        self.projector = projector
+        self.language = language
+    }
+}
