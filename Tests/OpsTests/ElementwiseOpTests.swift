@@ -7,12 +7,16 @@ final class ElementwiseOpTests: GPUTestCase {
 
     func check(_ kind: ElementwiseOp.Kind, reference: (Float, Float) -> Float) throws {
         for (i, n) in counts.enumerated() {
-            let a = randomValues(n, seed: UInt64(i + 1), scale: 4)
-            let b = randomValues(n, seed: UInt64(i + 100), scale: 4)
-            let (ga, gb, gy) = (try buffer(a), try buffer(b), try zeros(n))
-            try run { try ElementwiseOp.encode($0, kind, a: ga.view, b: gb.view, y: gy.view, count: n) }
-            let expected = zip(a, b).map(reference)
-            XCTAssertLessThan(nmse(try read(gy, n), expected), Tolerance.transcendental, "\(kind) n=\(n)")
+            for act in StorageType.allCases {
+                var a = randomValues(n, seed: UInt64(i + 1), scale: 4)
+                var b = randomValues(n, seed: UInt64(i + 100), scale: 4)
+                if act == .f16 { (a, b) = (roundedToHalf(a), roundedToHalf(b)) }
+                let (ga, gb, gy) = (try buffer(a, as: act), try buffer(b, as: act), try buffer([Float](repeating: .nan, count: n), as: act))
+                try run { try ElementwiseOp.encode($0, kind, a: ga.view, b: gb.view, y: gy.view, count: n, activations: act) }
+                let expected = zip(a, b).map(reference)
+                let tolerance = act == .f16 ? Tolerance.fp16Activations : Tolerance.transcendental
+                XCTAssertLessThan(nmse(try read(gy, n, as: act), expected), tolerance, "\(kind) n=\(n) \(act)")
+            }
         }
     }
 

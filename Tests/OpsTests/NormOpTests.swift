@@ -8,7 +8,7 @@ final class NormOpTests: GPUTestCase {
             let x = randomValues(rows * width, seed: UInt64(rows * 31 + width), scale: 3)
             let w = randomValues(width, seed: 7, scale: 2)
             let (gx, gw, gy) = (try buffer(x), try buffer(w), try zeros(rows * width))
-            try run { try RMSNormOp.encode($0, x: gx.view, weight: gw.view, y: gy.view, rows: rows, width: width, eps: 1e-6) }
+            try run { try RowNormOp.encode($0, .rms, x: gx.view, weight: gw.view, y: gy.view, rows: rows, width: width, eps: 1e-6) }
             let expected = Reference.rmsNorm(x, rows: rows, width: width, weight: w, eps: 1e-6)
             XCTAssertLessThan(nmse(try read(gy, rows * width), expected), Tolerance.fp32, "rmsnorm \(rows)x\(width)")
         }
@@ -24,14 +24,19 @@ final class NormOpTests: GPUTestCase {
         }
     }
 
+    /// Channel LayerNorm on an HWC map = LayerNorm over rows of C; compared with the CHW reference.
     func testLayerNormChannels() throws {
-        for (c, h, w) in [(1, 1, 1), (4, 3, 5), (32, 7, 9), (96, 16, 16)] {
+        for (c, h, w) in [(1, 1, 1), (4, 3, 5), (32, 7, 9), (96, 16, 16), (1536, 2, 3)] {
             let x = randomValues(c * h * w, seed: UInt64(c * h + w), scale: 5)
             let g = randomValues(c, seed: 3, scale: 2), b = randomValues(c, seed: 4)
-            let (gx, gg, gb, gy) = (try buffer(x), try buffer(g), try buffer(b), try zeros(c * h * w))
-            try run { try LayerNormChannelsOp.encode($0, x: gx.view, gamma: gg.view, beta: gb.view, y: gy.view, channels: c, pixels: h * w) }
-            let expected = Reference.layerNormChannels(x, channels: c, height: h, width: w, gamma: g, beta: b, eps: 1e-5)
-            XCTAssertLessThan(nmse(try read(gy, c * h * w), expected), Tolerance.fp32, "layernorm \(c)x\(h)x\(w)")
+            for act in StorageType.allCases {
+                let xs = act == .f16 ? roundedToHalf(x) : x
+                let (gx, gg, gb, gy) = (try buffer(hwc(xs, c, h, w), as: act), try buffer(g), try buffer(b), try buffer([Float](repeating: .nan, count: c * h * w), as: act))
+                try run { try RowNormOp.encode($0, .layer, x: gx.view, weight: gg.view, bias: gb.view, y: gy.view, rows: h * w, width: c, eps: 1e-5, activations: act) }
+                let expected = Reference.layerNormChannels(xs, channels: c, height: h, width: w, gamma: g, beta: b, eps: 1e-5)
+                let tolerance = act == .f16 ? Tolerance.fp16Activations : Tolerance.fp32
+                XCTAssertLessThan(nmse(chw(try read(gy, c * h * w, as: act), c, h, w), expected), tolerance, "layernorm \(c)x\(h)x\(w) \(act)")
+            }
         }
     }
 }
