@@ -1,0 +1,11 @@
+import Foundation
+
+extension Reference {
+    public static func add(_ a: Float, _ b: Float) -> Float { a + b }
+    public static func mul(_ a: Float, _ b: Float) -> Float { a * b }
+    /// GELU, exact erf form (PyTorch nn.GELU()).
+    public static func gelu(_ x: Float) -> Float { Float(0.5 * Double(x) * (1 + erf(Double(x) / 2.0.squareRoot()))) }
+    public static func silu(_ x: Float) -> Float { x / (1 + exp(-x)) }
+    public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+    public static func relu(_ x: Float) -> Float { max(0, x) }
+}
