@@ -1,6 +1,0 @@
-import XCTest
-@testable import FastVLM
-
-final class FastVLMPlaceholderTests: XCTestCase {
-    func testNothing() {}
-}
