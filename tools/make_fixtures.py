@@ -411,6 +411,7 @@ def make_tiny(args):
     (gold_dir / "golden.json").write_text(json.dumps(golden, indent=1))
     verify_reload(torch, hf_dir, hf_input, pixel_values, logits)
     make_tokenizer_goldens()
+    make_preprocess_goldens(torch)
     report_sizes()
     print("stage RMS:", ", ".join(f"{n}={v:.3f}" for n, v in rms))
     print("greedy:", generated, "min margin %.4f" % min(margins))
@@ -436,6 +437,88 @@ def report_sizes():
                 too_big.append(f)
     if too_big:
         sys.exit(f"fixtures over 1 MiB: {too_big}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Image decoding and preprocessing goldens
+
+PREPROCESS_SIZE = 64
+
+
+def test_image(width=61, height=40):
+    """A non-square picture with gradients, hard edges and a partly transparent corner."""
+    import numpy as np
+    y, x = np.mgrid[0:height, 0:width]
+    r = (x * 255 // (width - 1)).astype(np.uint8)
+    g = (y * 255 // (height - 1)).astype(np.uint8)
+    b = np.where((x // 7 + y // 5) % 2 == 0, 230, 20).astype(np.uint8)
+    a = np.where((x > width * 2 // 3) & (y < height // 2), 96, 255).astype(np.uint8)
+    return np.stack([r, g, b, a], axis=-1)
+
+
+def make_preprocess_goldens(torch):
+    import numpy as np
+    from PIL import Image
+    out = FIXTURES / "preprocess"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    rgba = test_image()
+    files = {
+        "rgb.png": Image.fromarray(rgba[..., :3], "RGB"),
+        "rgba.png": Image.fromarray(rgba, "RGBA"),
+        "gray.png": Image.fromarray(rgba[..., 1], "L"),
+        "palette.png": Image.fromarray(rgba[..., :3], "RGB").quantize(colors=16),
+    }
+    for name, im in files.items():
+        im.save(out / name)
+    write_png(out / "interlaced.png", rgba[..., :3], bit_depth=8, interlaced=True)
+    Image.fromarray(rgba[..., :3], "RGB").save(out / "photo.jpg", quality=90)
+    # 16-bit RGB: PIL cannot write it, so write the PNG by hand (big-endian samples, no filter).
+    write_png(out / "rgb16.png", rgba[..., :3].astype(np.uint16) * 257 + 3, bit_depth=16, interlaced=False)
+    decoded = {}
+    for name in ["rgb.png", "rgba.png", "gray.png", "palette.png", "interlaced.png", "photo.jpg"]:
+        decoded[name] = np.asarray(Image.open(out / name).convert("RGBA"))
+    decoded["rgb16.png"] = np.concatenate([((rgba[..., :3].astype(np.uint16) * 257 + 3) >> 8).astype(np.uint8),
+                                           np.full(rgba.shape[:2] + (1,), 255, np.uint8)], axis=-1)
+    for name, arr in decoded.items():
+        np.save(out / (name.replace(".", "_") + "_rgba.npy"), arr.astype(np.float32))
+
+    # Apple: PIL open -> convert('RGB') (alpha dropped) -> expand2square(black) -> PIL bicubic.
+    s = PREPROCESS_SIZE
+    rgb = Image.open(out / "rgba.png").convert("RGB")
+    w, h = rgb.size
+    square = Image.new("RGB", (max(w, h), max(w, h)), (0, 0, 0))
+    square.paste(rgb, (0, (w - h) // 2) if w > h else ((h - w) // 2, 0))
+    apple = np.asarray(square.resize((s, s), Image.BICUBIC)).astype(np.float32).transpose(2, 0, 1) / 255
+    np.save(out / "rgba_apple.npy", apple[None])
+    # transformers: CLIPImageProcessor as the HF-native checkpoints configure it.
+    from transformers import CLIPImageProcessor
+    processor = CLIPImageProcessor(size={"shortest_edge": s}, crop_size={"height": s, "width": s}, do_center_crop=True,
+                                   image_mean=[0, 0, 0], image_std=[1, 1, 1], resample=3)
+    hf = processor(images=Image.open(out / "rgba.png"), return_tensors="np")["pixel_values"].astype(np.float32)
+    np.save(out / "rgba_hf.npy", hf)
+    (out / "backend.txt").write_text(type(processor).__name__ + "\n")
+
+
+def write_png(path: Path, rgb, bit_depth: int, interlaced: bool):
+    """An RGB PNG written by hand: PIL writes neither 16-bit RGB nor Adam7 interlacing."""
+    import struct
+    import zlib
+    h, w, _ = rgb.shape
+    dtype = ">u2" if bit_depth == 16 else "u1"
+    # Adam7 passes as (x0, y0, dx, dy); a plain image is one pass over everything.
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)] if interlaced else [(0, 0, 1, 1)]
+    raw = b""
+    for x0, y0, dx, dy in passes:
+        sub = rgb[y0::dy, x0::dx]
+        if sub.size == 0:
+            continue
+        raw += b"".join(b"\x00" + row.astype(dtype).tobytes() for row in sub)
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bit_depth, 2, 0, 0, 1 if interlaced else 0))
+    png += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    path.write_bytes(png)
 
 
 # ---------------------------------------------------------------------------------------------
