@@ -73,7 +73,7 @@ struct BenchOpsCommand: ParsableCommand {
             var cpuMs: Double?
             if !noCPU {
                 let start = DispatchTime.now().uptimeNanoseconds
-                _ = CPUBaseline.linear(x: x, m: m, k: k, weight: w, n: n)
+                _ = Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: nil)
                 cpuMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             }
             rows.append(Row(op: variant == .gemv ? "gemv" : "linear", kernel: variant.rawValue, m: m, n: n, k: k, weight_dtype: type.rawValue, activation_dtype: act.rawValue,
