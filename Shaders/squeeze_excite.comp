@@ -1,0 +1,86 @@
+#version 450
+// Squeeze-excite on an HWC map x[P][C] (FastViTHD's conv_exp), in four small dispatches:
+//   SE_MEAN:  m[c] = mean_p x[p, c]                      (fp32 sums, one workgroup per channel block)
+//   SE_FC:    out[n] = act(W[n, :] . in + b[n])          (W [N][K] as LinearWeight stores it;
+//                                                          one workgroup per output, act ReLU or sigmoid)
+//   SE_SCALE: y[p, c] = act(x[p, c] * s[c])              (act GELU or none; y may alias x)
+// The FCs are 3072x192 and 192x3072 on a single vector: too small to be worth LinearOp's GEMM
+// kernels, and they need ReLU and sigmoid, which its epilogue does not have.
+// variant: se_mean SE_MEAN
+// variant: se_fc_f32 SE_FC WEIGHT_F32
+// variant: se_fc_f16 SE_FC WEIGHT_F16
+// variant: se_scale SE_SCALE
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+
+#if defined(SE_MEAN)
+// The workgroup is CH channel lanes x (size / CH) pixel lanes; size / CH must be a power of two.
+layout(constant_id = 1) const uint CH = 32;
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) writeonly buffer M { float m[]; };
+layout(push_constant) uniform Push { uint pixels; uint channels; } pc;
+shared float partial[1024];
+
+void main() {
+    uint block = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+    uint t = gl_LocalInvocationID.x;
+    uint lane = t % CH, pixelLanes = gl_WorkGroupSize.x / CH, pl = t / CH;
+    uint c = block * CH + lane;
+    if (block * CH >= pc.channels) return;   // uniform per workgroup
+    float s = 0.0;
+    if (c < pc.channels) {
+        for (uint p = pl; p < pc.pixels; p += pixelLanes) s += x[p * pc.channels + c];
+    }
+    partial[t] = s;
+    barrier();
+    for (uint half_ = pixelLanes / 2; half_ > 0; half_ >>= 1) {
+        if (pl < half_) partial[t] += partial[t + half_ * CH];
+        barrier();
+    }
+    if (pl == 0 && c < pc.channels) m[c] = partial[t] / float(pc.pixels);
+}
+
+#elif defined(SE_FC)
+#include "workgroup_reduce.glsl"
+layout(std430, binding = 0) readonly buffer In { float v[]; };
+#ifdef WEIGHT_F16
+layout(std430, binding = 1) readonly buffer W { uint w_words[]; };
+float load_w(uint i) { return unpackHalf2x16(w_words[i >> 1])[i & 1u]; }
+#else
+layout(std430, binding = 1) readonly buffer W { float w_f[]; };
+float load_w(uint i) { return w_f[i]; }
+#endif
+layout(std430, binding = 2) readonly buffer B { float b[]; };
+layout(std430, binding = 3) writeonly buffer Out { float o[]; };
+// act: 1 ReLU, 2 sigmoid.
+layout(push_constant) uniform Push { uint n; uint k; uint hasBias; uint act; } pc;
+
+void main() {
+    uint row = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+    if (row >= pc.n) return;   // uniform per workgroup
+    float s = 0.0;
+    for (uint i = gl_LocalInvocationID.x; i < pc.k; i += gl_WorkGroupSize.x) s += load_w(row * pc.k + i) * v[i];
+    s = workgroup_sum(s);
+    if (gl_LocalInvocationID.x == 0) {
+        if (pc.hasBias != 0u) s += b[row];
+        if (pc.act == 1u) s = max(s, 0.0);
+        else if (pc.act == 2u) s = 1.0 / (1.0 + exp(-s));
+        o[row] = s;
+    }
+}
+
+#elif defined(SE_SCALE)
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer G { float gate[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform Push { uint count; uint channels; uint gelu; } pc;
+
+void main() {
+    GRID_STRIDE_LOOP(i, pc.count) {
+        float v = x[i] * gate[i % pc.channels];
+        y[i] = pc.gelu != 0u ? gelu(v) : v;
+    }
+}
+#endif

@@ -1,0 +1,107 @@
+import VulkanCore
+
+/// Dense k x k convolution (groups 1) on HWC fp32 maps: stride s, zero padding k/2, bias,
+/// optional fused GELU; fp32 or fp16 weights, fp32 accumulation. FastViTHD uses it for the
+/// stem's first conv (3 -> 96, 3x3 s2 on the 1024x1024 image). Depthwise and channel-multiplier
+/// convs are `DepthwiseConv2DOp`; 1x1 convs are `LinearOp` GEMMs (pixels x C_in times W^T).
+public enum Conv2DOp {
+    static let local = 64
+
+    /// Work per invocation: a `height` x `width` block of output pixels times `channelGroups`
+    /// groups of four output channels (1 or 2). See conv2d.comp for why CPUs get a large block.
+    public struct Tile: Sendable, Equatable {
+        public var width: Int
+        public var height: Int
+        public var channelGroups: Int
+        public init(width: Int, height: Int, channelGroups: Int) {
+            self.width = width
+            self.height = height
+            self.channelGroups = channelGroups
+        }
+
+        /// CPU devices: a large block for the stem's 3x3 (the unrolled block grows with k*k, and
+        /// so does the JIT time on lavapipe, so larger kernels get a smaller block).
+        public static func `default`(for caps: DeviceCapabilities, kernel: Int) -> Tile {
+            guard caps.isCPU else { return Tile(width: 4, height: 1, channelGroups: 1) }
+            return kernel <= 3 ? Tile(width: 8, height: 2, channelGroups: 2) : Tile(width: 4, height: 2, channelGroups: 1)
+        }
+    }
+
+    /// A conv weight resident on the device, reordered from PyTorch's OIHW to [k][k][C_in][C_out8]
+    /// (C_out padded to a multiple of 8 with zeros) so the kernel loads four output channels of
+    /// one tap with one aligned vector load, and a two-group tile never reads past the end. The
+    /// bias is padded the same way (zeros when absent).
+    public final class Weight {
+        public let buffer: DeviceBuffer
+        public let bias: DeviceBuffer
+        public let hasBias: Bool
+        public let outChannels: Int
+        public let inChannels: Int
+        public let kernel: Int
+        public let type: StorageType
+        /// C_out rounded up to a multiple of 8: the padded weight's channel count.
+        public let paddedOutChannels: Int
+
+        /// `values`: OIHW [outChannels][inChannels][kernel][kernel]; `bias`: [outChannels] or nil.
+        public init(device: Device, values: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int,
+                    type: StorageType) throws {
+            try require(outChannels > 0 && inChannels > 0 && kernel > 0 && kernel % 2 == 1,
+                        "conv2d weight: needs positive channels and an odd kernel, got \(outChannels)x\(inChannels)x\(kernel)")
+            try require(values.count == outChannels * inChannels * kernel * kernel,
+                        "conv2d weight: \(values.count) values for OIHW \(outChannels)x\(inChannels)x\(kernel)x\(kernel)")
+            if let bias { try require(bias.count == outChannels, "conv2d bias: \(bias.count) values for \(outChannels) channels") }
+            self.outChannels = outChannels
+            self.inChannels = inChannels
+            self.kernel = kernel
+            self.type = type
+            hasBias = bias != nil
+            let padded = Grid.ceilDiv(outChannels, 8) * 8
+            paddedOutChannels = padded
+            var reordered = [Float](repeating: 0, count: kernel * kernel * inChannels * padded)
+            for o in 0..<outChannels {
+                for c in 0..<inChannels {
+                    for t in 0..<kernel * kernel {
+                        reordered[(t * inChannels + c) * padded + o] = values[(o * inChannels + c) * kernel * kernel + t]
+                    }
+                }
+            }
+            switch type {
+            case .f32: buffer = try device.upload(reordered)
+            case .f16: buffer = try device.upload(reordered.map { Float16($0).bitPattern })   // even count: padded is a multiple of 8
+            }
+            var b = bias ?? []
+            b += [Float](repeating: 0, count: padded - b.count)
+            self.bias = try device.upload(b)
+        }
+    }
+
+    /// Output side for an input side, kernel and stride (padding k/2).
+    public static func outputSize(_ size: Int, kernel: Int, stride: Int) -> Int { (size + 2 * (kernel / 2) - kernel) / stride + 1 }
+
+    /// y [OH][OW][C_out] = act(conv(x [height][width][C_in])). `tile` overrides the device's
+    /// default work block (tests cover both).
+    public static func encode(_ seq: CommandSequence, x: BufferView, weight: Weight, y: BufferView, height: Int, width: Int,
+                              stride: Int = 1, gelu: Bool = false, tile: Tile? = nil, label: String = "conv2d") throws {
+        let (cin, cout, k) = (weight.inChannels, weight.outChannels, weight.kernel)
+        try require(height > 0 && width > 0 && stride > 0, "conv2d: bad shape \(height)x\(width) stride \(stride)")
+        let (oh, ow) = (outputSize(height, kernel: k, stride: stride), outputSize(width, kernel: k, stride: stride))
+        try require(floats(x) >= height * width * cin, "conv2d: x holds \(floats(x)) floats, needs \(height)x\(width)x\(cin)")
+        try require(floats(y) >= oh * ow * cout, "conv2d: y holds \(floats(y)) floats, needs \(oh)x\(ow)x\(cout)")
+        try require(!x.overlaps(y), "conv2d: x and y overlap (neighbouring outputs read what others overwrite)")
+        let tile = tile ?? Tile.default(for: seq.device.capabilities, kernel: k)
+        try require(tile.width > 0 && tile.height > 0 && (tile.channelGroups == 1 || tile.channelGroups == 2),
+                    "conv2d: bad tile \(tile)")
+        let groups = weight.paddedOutChannels / 4
+        let invocations = Grid.ceilDiv(oh, tile.height) * Grid.ceilDiv(ow, tile.width) * (groups / tile.channelGroups)
+        try require(invocations < Int(UInt32.max) - local * Grid.maxGroups, "conv2d: \(oh)x\(ow)x\(cout) output is too large for 32-bit indexing")
+        let shader = weight.type == .f16 ? ShaderLibrary.conv2d_f16 : ShaderLibrary.conv2d_f32
+        let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 36,
+                                               specialization: [local, k, stride, tile.width, tile.height, tile.channelGroups].map { UInt32($0) })
+        let push: [UInt32] = [height, width, cin, oh, ow, cout, groups, weight.hasBias ? 1 : 0, gelu ? 1 : 0].map { UInt32($0) }
+        let outputs = Double(oh * ow * cout)
+        try seq.dispatch(pipeline, [.read(x), .read(weight.buffer.view), .read(weight.bias.view), .write(y)], push: push,
+                         groups: Grid.strided(invocations, local: local), label: label,
+                         flops: outputs * Double(2 * k * k * cin) + (gelu ? outputs * 8 : 0),
+                         bytes: Double((height * width * cin + oh * ow * cout) * 4 + weight.buffer.size))
+    }
+}
