@@ -38,6 +38,13 @@ struct BenchOpsCommand: ParsableCommand {
         let ms: Double, gflops: Double, gbps: Double, cpu_ms: Double?
     }
 
+    func validate() throws {
+        guard StorageType(rawValue: weights) != nil else { throw ValidationError("--weights must be f16 or f32") }
+        guard StorageType(rawValue: activations) != nil else { throw ValidationError("--activations must be f16 or f32") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        for s in shape { _ = try parse(s) }
+    }
+
     func run() throws {
         guard let type = StorageType(rawValue: weights) else { throw ValidationError("--weights must be f16 or f32") }
         guard let act = StorageType(rawValue: activations) else { throw ValidationError("--activations must be f16 or f32") }

@@ -5,8 +5,8 @@ import Ops
 
 /// Options shared by the commands that run the model.
 struct ModelRunOptions: ParsableArguments {
-    @Option(help: "Model folder (Apple llava_qwen2 or transformers fast_vlm layout).")
-    var model: String
+    @Option(help: ArgumentHelp(ModelArgument.help))
+    var model: String = ModelArgument.defaultModel
 
     @Option(help: "Image file (PNG or JPEG).")
     var image: String?
@@ -66,14 +66,9 @@ struct ModelRunOptions: ParsableArguments {
         return r
     }
 
+    /// The local folder `--model` names, downloaded first when it is a repo id not in the cache.
     var modelFolder: URL {
-        get throws {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("model folder '\(model)' does not exist")
-            }
-            return URL(fileURLWithPath: model)
-        }
+        get throws { try ModelArgument.folder(model) }
     }
 }
 

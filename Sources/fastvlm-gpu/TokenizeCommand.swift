@@ -7,8 +7,8 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Turn text into token ids, or ids back into text (with --decode), with the model's tokenizer.")
 
-    @Option(help: "Model folder holding tokenizer.json or vocab.json + merges.txt.")
-    var model: String
+    @Option(help: ArgumentHelp(ModelArgument.help + " Only its tokenizer files are read."))
+    var model: String = ModelArgument.defaultModel
 
     @Flag(help: "Print ids as a JSON array.")
     var json = false
@@ -30,11 +30,12 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try Tokenizer(folder: URL(fileURLWithPath: model))
+        let tokenizer = try Tokenizer(folder: try ModelArgument.folder(model, needsConfig: false))
         let input: String
         if let file {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
-            guard let s = String(data: data, encoding: .utf8) else { throw ValidationError("\(file) is not valid UTF-8") }
+            if let problem = InputFile.problem(URL(fileURLWithPath: file)) { throw CLIError("--file \(file): \(problem)") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("--file \(file): cannot read it") }
+            guard let s = String(data: data, encoding: .utf8) else { throw CLIError("--file \(file): not valid UTF-8 text") }
             input = s
         } else {
             input = text ?? ""
@@ -42,7 +43,7 @@ struct TokenizeCommand: ParsableCommand {
         if decode {
             let cleaned = input.replacingOccurrences(of: "[", with: " ").replacingOccurrences(of: "]", with: " ").replacingOccurrences(of: ",", with: " ")
             let ids = try cleaned.split(whereSeparator: \.isWhitespace).map { part -> Int in
-                guard let id = Int(part), id >= 0 else { throw ValidationError("'\(part)' is not a token id") }
+                guard let id = Int(part), id >= 0 else { throw CLIError("'\(part)' is not a token id (give non-negative integers)") }
                 return id
             }
             print(tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens))

@@ -30,6 +30,7 @@ public enum NPY {
     }
 
     public static func read(_ url: URL) throws -> Array {
+        if let problem = InputFile.problem(url) { throw FormatError(description: "\(url.path): \(problem)") }
         let data: Data
         do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
             throw FormatError(description: "\(url.path): cannot read (\(error.localizedDescription))")

@@ -24,6 +24,7 @@ public enum ImageFile {
 
     /// Decodes a PNG or JPEG, recognised by its first bytes (not by its extension).
     public static func load(_ url: URL) throws -> RGBAImage {
+        if let problem = InputFile.problem(url) { throw ImageError(description: "\(url.path): \(problem)") }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw ImageError(description: "\(url.path): cannot read (\(error.localizedDescription))")
