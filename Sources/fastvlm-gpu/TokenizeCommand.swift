@@ -7,7 +7,7 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Turn text into token ids, or ids back into text (with --decode), with the model's tokenizer.")
 
-    @Option(help: ArgumentHelp(ModelArgument.help + " Only its tokenizer files are read."))
+    @Option(help: ArgumentHelp(ModelArgument.help + " Only its tokenizer files are read (a repo id not yet cached is still downloaded whole)."))
     var model: String = ModelArgument.defaultModel
 
     @Flag(help: "Print ids as a JSON array.")
