@@ -60,6 +60,9 @@ public final class GPUVisionEncoder {
     /// Device bytes held: weights and activation arena.
     public var deviceBytes: Int { weights.bytes + arena.reservedBytes + input.size }
 
+    /// FLOPs of one encoder pass (vision tower only, as the kernels count them).
+    public var visionFlops: Double { visionSequence.recordedFlops }
+
     /// Dispatches, barriers and submits of one encoder replay.
     public var visionStats: SequenceStats { visionSequence.perRunStats }
 
