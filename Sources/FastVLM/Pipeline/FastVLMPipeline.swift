@@ -160,16 +160,16 @@ public final class FastVLMPipeline {
             let logits = try language.lastLogits()
             try NPY.write(logits, shape: [logits.count], to: dump.appending(path: "logits_last.npy"))
         }
-        let generated = try decode(from: first, maxTokens: request.maxTokens, sampling: request.sampling, rng: &rng, timings: &t, onText: onText)
+        let generated = try decode(from: first, maxTokens: request.maxTokens, sampling: request.sampling, rng: &rng, timings: &t, onText: onText).tokens
         t.peakDeviceBytes = device?.peakBytesInUse ?? 0
         let text = tokenizer.decode(generated, skipSpecialTokens: true).trimmingCharacters(in: .whitespacesAndNewlines)
         return GenerationResult(text: text, tokenIDs: generated, promptTokens: prompt.count, timings: t, profiles: profiles)
     }
 
-    /// Samples until a stop token or `maxTokens`, streaming text; the stop token itself is
-    /// fed back too, so a chat can continue after it.
+    /// Samples until a stop token or `maxTokens`, streaming text. Returns the tokens and the
+    /// stop token that ended them (sampled but not yet fed to the cache), if any.
     func decode(from first: Int, maxTokens: Int, sampling: SamplingParameters, rng: inout SplitMix64, timings t: inout Timings,
-                onText: (String) -> Void) throws -> [Int] {
+                onText: (String) -> Void) throws -> (tokens: [Int], stop: Int?) {
         let start = now()
         var next = first
         var generated: [Int] = []
@@ -183,7 +183,7 @@ public final class FastVLMPipeline {
         onText(stream.finish())
         t.decode = seconds(since: start)
         t.decodeTokensPerSecond = generated.count > 1 ? Double(generated.count - 1) / max(t.decode, 1e-9) : 0
-        return generated
+        return (generated, stopTokens.contains(next) ? next : nil)
     }
 
     /// The GPU phases of the last generation, when profiling.
