@@ -113,6 +113,16 @@ public final class CommandSequence {
         stats.copies += 1
     }
 
+    /// FLOPs of everything recorded (as the ops declared them).
+    public var recordedFlops: Double { segments.reduce(0) { $0 + $1.flops } }
+
+    /// What one `run()` costs: the recorded dispatches, barriers and copies, and one submit per segment.
+    public var perRunStats: SequenceStats {
+        var s = stats
+        s.submits = segments.count
+        return s
+    }
+
     /// Ends recording. Called by `run()` when needed.
     public func finish() throws {
         guard !finished else { return }

@@ -4,5 +4,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Repeatable benchmarks.",
-        subcommands: [BenchOpsCommand.self])
+        subcommands: [BenchModelCommand.self, BenchOpsCommand.self],
+        defaultSubcommand: BenchModelCommand.self)
 }

@@ -53,38 +53,17 @@ struct BenchOpsCommand: ParsableCommand {
         if !json { FileHandle.standardError.write(Data("device: \(gpu.capabilities.name)\n".utf8)) }
         var rows: [Row] = []
         for (m, n, k) in shapes {
-            let x = BenchData.values(m * k, seed: 1)
-            let w = BenchData.values(n * k, seed: 2, scale: 0.05)
-            let weight = try LinearWeight(device: gpu, values: w, rows: n, cols: k, type: type)
-            let gx = try gpu.allocate(bytes: m * k * act.size + 4)
-            let gy = try gpu.allocate(bytes: m * n * act.size + 4)
-            if act == .f16 {
-                try x.map { Float16($0).bitPattern }.withUnsafeBytes { try gpu.write($0, to: gx.view) }
-            } else {
-                try x.withUnsafeBytes { try gpu.write($0, to: gx.view) }
-            }
-            let variant = LinearOp.variant(for: gpu.capabilities, m: m, k: k)
-            let seq = CommandSequence(device: gpu, label: "bench", profiling: true)
-            for _ in 0..<max(1, repeats) {
-                try LinearOp.encode(seq, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, activations: act, variant: variant)
-            }
-            try seq.run()   // warm-up: pipeline compilation, first touch of memory
-            try seq.run()
-            let times = seq.timings.map(\.durationNs)
-            // Sliced weights dispatch several times per repetition: sum per repetition.
-            let perRep = times.count / max(1, repeats)
-            let repTimes = stride(from: 0, to: times.count, by: max(1, perRep)).map { times[$0..<min(times.count, $0 + perRep)].reduce(0, +) }
-            let ns = repTimes.sorted()[repTimes.count / 2]
-            let flops = 2.0 * Double(m * n * k)
-            let bytes = Double(weight.byteCount + (m * k + m * n) * act.size)
+            let x = LinearBenchmark.values(m * k, seed: 1)
+            let w = LinearBenchmark.values(n * k, seed: 2, scale: 0.05)
+            let r = try LinearBenchmark.measure(gpu, m: m, n: n, k: k, weights: type, activations: act, repeats: repeats, x: x, w: w)
             var cpuMs: Double?
             if !noCPU {
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: nil)
                 cpuMs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             }
-            rows.append(Row(op: variant == .gemv ? "gemv" : "linear", kernel: variant.rawValue, m: m, n: n, k: k, weight_dtype: type.rawValue, activation_dtype: act.rawValue,
-                            ms: ns / 1e6, gflops: flops / ns, gbps: bytes / ns, cpu_ms: cpuMs))
+            rows.append(Row(op: r.variant == .gemv ? "gemv" : "linear", kernel: r.variant.rawValue, m: m, n: n, k: k, weight_dtype: type.rawValue,
+                            activation_dtype: act.rawValue, ms: r.ns / 1e6, gflops: r.gflops, gbps: r.gbps, cpu_ms: cpuMs))
         }
         if json {
             let encoder = JSONEncoder()
@@ -113,19 +92,5 @@ struct BenchOpsCommand: ParsableCommand {
             lines.append(zip(cells, widths).map { pad($0, $1) }.joined())
         }
         return lines.joined(separator: "\n")
-    }
-}
-
-/// Deterministic inputs for benchmarks.
-enum BenchData {
-    static func values(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-        var state = seed &* 0x9E3779B97F4A7C15 | 1
-        return [Float](unsafeUninitializedCapacity: count) { buf, n in
-            for i in 0..<count {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                buf[i] = (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
-            }
-            n = count
-        }
     }
 }

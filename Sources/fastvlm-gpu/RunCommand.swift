@@ -14,8 +14,14 @@ struct ModelRunOptions: ParsableArguments {
     @Option(help: "The question about the image.")
     var prompt: String
 
-    @Option(help: "Where the model runs: cpu (the fp32 reference) or gpu.")
-    var backend: Backend = .cpu
+    @Option(help: "Where the model runs: gpu (Vulkan) or cpu (the fp32 reference, slow).")
+    var backend: RuntimeOptions.Backend = .gpu
+
+    @Option(help: "GPU weight storage: f16 (default) or f32. Arithmetic is fp32 either way.")
+    var weights: StorageType = .f16
+
+    @Option(help: "Vulkan device index from `fastvlm-gpu devices` (default: FASTVLM_DEVICE, else the best GPU).")
+    var device: Int?
 
     @Option(help: "Most tokens to generate.")
     var maxTokens = 256
@@ -44,8 +50,6 @@ struct ModelRunOptions: ParsableArguments {
     @Option(help: "Write pixel_values.npy, vision_features.npy, projector_out.npy and logits_last.npy here.")
     var dump: String?
 
-    enum Backend: String, ExpressibleByArgument, CaseIterable { case cpu, gpu }
-
     func validate() throws {
         guard image != nil || pixelValues != nil else { throw ValidationError("give --image FILE or --pixel-values FILE.npy") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
@@ -66,6 +70,15 @@ struct ModelRunOptions: ParsableArguments {
         return r
     }
 
+    func runtime(profiling: Bool = false) -> RuntimeOptions {
+        var r = RuntimeOptions()
+        r.backend = backend
+        r.weightType = weights
+        r.deviceIndex = device
+        r.profiling = profiling
+        return r
+    }
+
     /// The local folder `--model` names, downloaded first when it is a repo id not in the cache.
     var modelFolder: URL {
         get throws { try ModelArgument.folder(model) }
@@ -73,6 +86,8 @@ struct ModelRunOptions: ParsableArguments {
 }
 
 extension PreprocessMode: ExpressibleByArgument {}
+extension RuntimeOptions.Backend: ExpressibleByArgument {}
+extension StorageType: ExpressibleByArgument {}
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,29 +100,45 @@ struct RunCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        if options.backend == .gpu {
-            throw ValidationError("the GPU backend is not wired into `run` yet; use --backend cpu (the GPU kernels are exercised by `swift test` and `bench ops`)")
-        }
-        let folder = try options.modelFolder
-        let pipeline = try FastVLMPipeline(folder: folder)
-        let result = try pipeline.generate(options.request) { text in
-            if !json { FileHandle.standardOutput.write(Data(text.utf8)) }
-        }
+        let result = try RunCommand.generate(options, profiling: false, streaming: !json)
         if json {
-            struct Output: Encodable {
-                let text: String
-                let token_ids: [Int]
-                let prompt_tokens: Int
-                let timings: Timings
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(Output(text: result.text, token_ids: result.tokenIDs, prompt_tokens: result.promptTokens, timings: result.timings)), as: UTF8.self))
+            print(try RunCommand.json(result))
         } else {
-            print()
-            let t = result.timings
-            FileHandle.standardError.write(Data(String(format: "load %.2fs | preprocess %.3fs | vision %.3fs | projector %.3fs | prefill %.3fs (%d tokens) | TTFT %.3fs | decode %d tokens at %.2f tok/s\n",
-                                                       t.load, t.preprocess, t.vision, t.projector, t.prefill, result.promptTokens, t.ttft, result.tokenIDs.count, t.decodeTokensPerSecond).utf8))
+            RunCommand.printSummary(result)
         }
+    }
+
+    /// Loads the model (with a progress line on stderr) and runs one request.
+    static func generate(_ options: ModelRunOptions, profiling: Bool, streaming: Bool) throws -> GenerationResult {
+        let folder = try options.modelFolder
+        let pipeline = try FastVLMPipeline(folder: folder, runtime: options.runtime(profiling: profiling)) { step in
+            if streaming && isatty(2) != 0 { FileHandle.standardError.write(Data("\u{1B}[2K\rloading: \(step)...".utf8)) }
+        }
+        if streaming { FileHandle.standardError.write(Data(((isatty(2) != 0 ? "\u{1B}[2K\r" : "") + String(format: "loaded in %.2fs\n", pipeline.loadSeconds)).utf8)) }
+        let result = try pipeline.generate(options.request) { text in
+            if streaming { FileHandle.standardOutput.write(Data(text.utf8)) }
+        }
+        if streaming { print() }
+        return result
+    }
+
+    static func json(_ result: GenerationResult) throws -> String {
+        struct Output: Encodable {
+            let text: String
+            let token_ids: [Int]
+            let prompt_tokens: Int
+            let timings: Timings
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(Output(text: result.text, token_ids: result.tokenIDs, prompt_tokens: result.promptTokens, timings: result.timings)), as: UTF8.self)
+    }
+
+    static func printSummary(_ result: GenerationResult) {
+        let t = result.timings
+        var line = String(format: "load %.2fs | preprocess %.3fs | vision %.3fs | projector %.3fs | prefill %.3fs (%d tokens) | TTFT %.3fs | decode %d tokens at %.2f tok/s",
+                          t.load, t.preprocess, t.vision, t.projector, t.prefill, result.promptTokens, t.ttft, result.tokenIDs.count, t.decodeTokensPerSecond)
+        if t.peakDeviceBytes > 0 { line += String(format: " | peak device memory %.1f MiB", Double(t.peakDeviceBytes) / 1048576) }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

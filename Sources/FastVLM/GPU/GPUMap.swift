@@ -1,0 +1,13 @@
+import Ops
+
+/// A feature map on the device in HWC order (pixel-major, channels contiguous), fp32. In
+/// this layout a 1x1 conv is a GEMM over pixels, channel LayerNorm is a row norm, and the
+/// final map already is the token matrix [H*W][C].
+public struct GPUMap {
+    public let tensor: GPUTensor
+    public let channels: Int
+    public let height: Int
+    public let width: Int
+
+    public var pixels: Int { height * width }
+}

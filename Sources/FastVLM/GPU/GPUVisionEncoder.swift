@@ -1,0 +1,105 @@
+import Dispatch
+import Ops
+import VulkanCore
+
+/// FastViTHD and the projector on the GPU: recorded once into two command sequences (the
+/// encoder, then the projector, so each can be timed as its own phase) and replayed for
+/// every image. Input: pixel values [3][S][S] (CHW, as preprocessing gives them). Output:
+/// vision tokens [N][C] and projected rows [N][hidden], both left on the device for the
+/// language model.
+public final class GPUVisionEncoder {
+    public let device: Device
+    public let imageSize: Int
+    public let tokenCount: Int
+    public let visionChannels: Int
+    public let hidden: Int
+    private let input: DeviceBuffer
+    private let arena: TensorArena
+    private let weights: GPUWeightCache
+    private let visionSequence: CommandSequence
+    private let projectorSequence: CommandSequence
+    private let features: GPUTensor
+    private let projected: GPUTensor
+    public private(set) var visionProfile: PhaseProfile?
+    public private(set) var projectorProfile: PhaseProfile?
+
+    /// - Parameter weightType: storage of the GEMM and dense-conv weights (fp16 default in
+    ///   the product, fp32 for exact comparisons); activations and accumulation are fp32.
+    public init(device: Device, vision: FastViTHDWeights, projector: ProjectorWeights, weightType: StorageType, profiling: Bool = false) throws {
+        self.device = device
+        let s = vision.imageSize
+        imageSize = s
+        tokenCount = vision.tokenCount
+        visionChannels = vision.outChannels
+        hidden = projector.fc2.outFeatures
+        input = try device.allocate(bytes: 3 * s * s * 4)
+        arena = TensorArena(device: device)
+        weights = GPUWeightCache(device: device, type: weightType)
+
+        visionSequence = CommandSequence(device: device, label: "vision", profiling: profiling)
+        let backend = GPUVisionBackend(seq: visionSequence, arena: arena, weights: weights)
+        let image = try backend.map(channels: 3, height: s, width: s)
+        try LayoutOp.chwToHWC(visionSequence, x: input.view, y: image.tensor.view, channels: 3, height: s, width: s)
+        let tokens = try FastViTHD.forward(vision, pixels: image, on: backend)
+        guard tokens.height == tokenCount, tokens.channels == projector.fc1.inFeatures else {
+            throw CheckpointError("the vision tower gives \(tokens.height) tokens of \(tokens.channels); the projector expects \(tokenCount) of \(projector.fc1.inFeatures)")
+        }
+        features = tokens.tensor
+        try visionSequence.finish()
+
+        projectorSequence = CommandSequence(device: device, label: "projector", profiling: profiling)
+        let (fc1, b1) = try weights.linear("projector.fc1", projector.fc1)
+        let (fc2, b2) = try weights.linear("projector.fc2", projector.fc2)
+        let h = try arena.tensor([tokenCount, projector.fc1.outFeatures], .f32)
+        projected = try arena.tensor([tokenCount, hidden], .f32)
+        try LinearOp.encode(projectorSequence, x: features.view, weight: fc1, bias: b1, y: h.view, m: tokenCount, activation: .gelu, label: "projector.fc1")
+        try LinearOp.encode(projectorSequence, x: h.view, weight: fc2, bias: b2, y: projected.view, m: tokenCount, label: "projector.fc2")
+        try projectorSequence.finish()
+    }
+
+    /// Device bytes held: weights and activation arena.
+    public var deviceBytes: Int { weights.bytes + arena.reservedBytes + input.size }
+
+    /// FLOPs of one encoder pass (vision tower only, as the kernels count them).
+    public var visionFlops: Double { visionSequence.recordedFlops }
+
+    /// Dispatches, barriers and submits of one encoder replay.
+    public var visionStats: SequenceStats { visionSequence.perRunStats }
+
+    /// Uploads `pixels` and runs the vision encoder; returns the seconds it took.
+    @discardableResult
+    public func encode(pixels: [Float]) throws -> Double {
+        guard pixels.count == 3 * imageSize * imageSize else {
+            throw CheckpointError("pixel values hold \(pixels.count) values, the encoder needs 3x\(imageSize)x\(imageSize)")
+        }
+        try pixels.withUnsafeBytes { try device.write($0, to: input.view) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        try visionSequence.run()
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        visionProfile = PhaseProfile(name: "vision", timings: visionSequence.timings, stats: visionSequence.perRunStats, wallSeconds: wall)
+        return wall
+    }
+
+    /// Runs the projector on the last encoded image; returns the seconds it took.
+    @discardableResult
+    public func project() throws -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try projectorSequence.run()
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        projectorProfile = PhaseProfile(name: "projector", timings: projectorSequence.timings, stats: projectorSequence.perRunStats, wallSeconds: wall)
+        return wall
+    }
+
+    /// Projected rows [N][hidden] on the device (the language model's image embeddings).
+    public var projectedRows: BufferView { projected.view }
+
+    /// Vision tokens [N][C] (downloads).
+    public func downloadFeatures() throws -> [Float] {
+        try device.download(features.view, as: Float.self, count: tokenCount * visionChannels)
+    }
+
+    /// Projected rows [N][hidden] (downloads).
+    public func downloadProjected() throws -> [Float] {
+        try device.download(projected.view, as: Float.self, count: tokenCount * hidden)
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Ops
+import VulkanCore
+
+/// Where the model runs and how.
+public struct RuntimeOptions: Sendable {
+    public enum Backend: String, Sendable, CaseIterable { case cpu, gpu }
+
+    public var backend: Backend = .gpu
+    /// Storage of the large weight matrices on the GPU (arithmetic is fp32 either way).
+    public var weightType: StorageType = .f16
+    /// Per-dispatch GPU timestamps (for `profile`).
+    public var profiling = false
+    /// Vulkan device index (nil: FASTVLM_DEVICE, else the best device).
+    public var deviceIndex: Int?
+    /// KV-cache positions to allocate (nil: the model's context).
+    public var contextTokens: Int?
+
+    public init() {}
+}
+
+/// A loaded model, its tokenizer and a backend: preprocess -> vision -> projector ->
+/// prefill -> decode, all on the CPU reference or all on the GPU.
+public final class FastVLMPipeline {
+    public let model: LoadedModel
+    public let tokenizer: Tokenizer
+    public let runtime: RuntimeOptions
+    public let loadSeconds: Double
+    /// Ids sampling may choose: the tokenizer's ids, without HF's `<image>` or padded rows.
+    public let sampleVocabulary: Int
+    public let stopTokens: Set<Int>
+    public let device: Device?
+    let encoder: GPUVisionEncoder?
+    let language: LanguageSession
+
+    /// - Parameter progress: told what is loading (for a progress line).
+    public init(folder: URL, runtime: RuntimeOptions = RuntimeOptions(), progress: (String) -> Void = { _ in }) throws {
+        let start = now()
+        progress("reading weights")
+        let model = try LoadedModel(folder: folder)
+        let tokenizer = try Tokenizer(folder: folder)
+        var vocab = min(model.weights.language.config.vocabSize, tokenizer.vocabularySize)
+        if let image = model.config.imageTokenID, image == vocab - 1 { vocab -= 1 }
+        self.model = model
+        self.tokenizer = tokenizer
+        self.runtime = runtime
+        sampleVocabulary = vocab
+        stopTokens = Set(model.config.eosTokenIDs + ["<|im_end|>", "<|endoftext|>"].compactMap { tokenizer.id(of: $0) })
+        let w = model.weights
+        switch runtime.backend {
+        case .cpu:
+            device = nil
+            encoder = nil
+            language = CPULanguageSession(weights: w.language, sampleVocabulary: vocab)
+        case .gpu:
+            progress("opening the Vulkan device")
+            let device = try Device(index: runtime.deviceIndex)
+            self.device = device
+            progress("uploading the vision encoder to \(device.capabilities.name)")
+            encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType, profiling: runtime.profiling)
+            progress("uploading the language model")
+            language = try GPULanguageSession.make(device: device, weights: w.language, runtime: runtime, sampleVocabulary: vocab)
+        }
+        loadSeconds = seconds(since: start)
+    }
+
+    public func promptIDs(_ request: GenerationRequest) throws -> SplicedPrompt {
+        guard !request.prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CheckpointError("the prompt is empty")
+        }
+        let chat = ChatPrompt(system: request.system, user: request.prompt)
+        let tokens = model.weights.vision.tokenCount
+        let prompt: SplicedPrompt
+        switch model.config.layout {
+        case .apple:
+            prompt = .apple(ids: chat.appleIDs(tokenizer), imageTokens: tokens)
+        case .huggingFace:
+            let id = model.config.imageTokenID ?? tokenizer.id(of: ChatPrompt.imagePlaceholder) ?? -1
+            prompt = .huggingFace(ids: chat.huggingFaceIDs(tokenizer, imageTokenID: id, imageTokens: tokens), imageTokenID: id)
+        }
+        try checkContext(prompt.count, maxTokens: request.maxTokens, what: "the prompt (\(prompt.count) tokens incl. \(tokens) image tokens)")
+        return prompt
+    }
+
+    /// Positions the context (and the KV cache) can hold.
+    public var contextTokens: Int { runtime.contextTokens.map { min($0, model.weights.language.config.maxPositions) } ?? model.weights.language.config.maxPositions }
+
+    func checkContext(_ tokens: Int, maxTokens: Int, what: String) throws {
+        let used = language.length
+        guard used + tokens + maxTokens <= contextTokens else {
+            throw CheckpointError("\(what) plus --max-tokens \(maxTokens)\(used > 0 ? " after the \(used) tokens already in the conversation" : "") exceeds the context of \(contextTokens) tokens")
+        }
+    }
+
+    /// pixel values [3][S][S] from --pixel-values or the image.
+    public func pixels(_ request: GenerationRequest) throws -> [Float] {
+        let s = model.config.imageSize
+        if let url = request.pixelValues {
+            let array = try NPY.read(url)
+            guard array.shape == [1, 3, s, s] || array.shape == [3, s, s] else {
+                throw CheckpointError("\(url.lastPathComponent): pixel values have shape \(array.shape), the model needs [1, 3, \(s), \(s)]")
+            }
+            return array.values
+        }
+        guard let url = request.image else { throw CheckpointError("give an image (--image FILE) or pixel values (--pixel-values FILE.npy)") }
+        let mode = request.preprocess ?? (model.config.layout == .apple ? .apple : .hf)
+        return Preprocess.pixels(try ImageFile.load(url), size: s, mode: mode)
+    }
+
+    /// Vision encoder and projector on this pipeline's backend.
+    func encodeImage(_ pixels: [Float], timings t: inout Timings, dump: URL?) throws -> ImageRows {
+        let w = model.weights
+        let s = model.config.imageSize
+        let n = w.vision.tokenCount
+        var start = now()
+        let rows: ImageRows
+        var features: [Float]? = nil
+        if let encoder {
+            try encoder.encode(pixels: pixels)
+            t.vision = seconds(since: start)
+            start = now()
+            try encoder.project()
+            t.projector = seconds(since: start)
+            rows = .device(encoder.projectedRows, download: encoder.downloadProjected)
+            if dump != nil { features = try encoder.downloadFeatures() }
+        } else {
+            let map = try FastViTHD.forward(w.vision, pixels: HostMap(values: pixels, channels: 3, height: s, width: s), on: CPUVisionBackend())
+            t.vision = seconds(since: start)
+            start = now()
+            rows = .host(w.projector.forwardCPU(map.values, count: n))
+            t.projector = seconds(since: start)
+            features = map.values
+        }
+        if let dump, let features {
+            try FileManager.default.createDirectory(at: dump, withIntermediateDirectories: true)
+            try NPY.write(pixels, shape: [1, 3, s, s], to: dump.appending(path: "pixel_values.npy"))
+            try NPY.write(features, shape: [1, n, w.vision.outChannels], to: dump.appending(path: "vision_features.npy"))
+            try NPY.write(try rows.hostValues(), shape: [1, n, w.language.config.hiddenSize], to: dump.appending(path: "projector_out.npy"))
+        }
+        return rows
+    }
+
+    /// Runs the whole model, streaming text through `onText`.
+    public func generate(_ request: GenerationRequest, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+        language.reset()
+        var t = Timings()
+        t.load = loadSeconds
+        let prompt = try promptIDs(request)
+        var start = now()
+        let pixelValues = try pixels(request)
+        t.preprocess = seconds(since: start)
+        let image = try encodeImage(pixelValues, timings: &t, dump: request.dump)
+
+        start = now()
+        var rng = SplitMix64(seed: request.sampling.seed)
+        let first = try language.prefill(prompt, image: image, sampling: request.sampling, rng: &rng)
+        t.prefill = seconds(since: start)
+        t.ttft = t.preprocess + t.vision + t.projector + t.prefill
+        if let dump = request.dump {
+            let logits = try language.lastLogits()
+            try NPY.write(logits, shape: [logits.count], to: dump.appending(path: "logits_last.npy"))
+        }
+        let generated = try decode(from: first, maxTokens: request.maxTokens, sampling: request.sampling, rng: &rng, timings: &t, onText: onText).tokens
+        t.peakDeviceBytes = device?.peakBytesInUse ?? 0
+        let text = tokenizer.decode(generated, skipSpecialTokens: true).trimmingCharacters(in: .whitespacesAndNewlines)
+        return GenerationResult(text: text, tokenIDs: generated, promptTokens: prompt.count, timings: t, profiles: profiles)
+    }
+
+    /// Samples until a stop token or `maxTokens`, streaming text. Returns the tokens and the
+    /// stop token that ended them (sampled but not yet fed to the cache), if any.
+    func decode(from first: Int, maxTokens: Int, sampling: SamplingParameters, rng: inout SplitMix64, timings t: inout Timings,
+                onText: (String) -> Void) throws -> (tokens: [Int], stop: Int?) {
+        let start = now()
+        var next = first
+        var generated: [Int] = []
+        var stream = StreamingDecoder(tokenizer: tokenizer)
+        while generated.count < maxTokens, !stopTokens.contains(next) {
+            generated.append(next)
+            onText(stream.append(next))
+            if generated.count == maxTokens { break }
+            next = try language.decode(next, sampling: sampling, rng: &rng)
+        }
+        onText(stream.finish())
+        t.decode = seconds(since: start)
+        t.decodeTokensPerSecond = generated.count > 1 ? Double(generated.count - 1) / max(t.decode, 1e-9) : 0
+        return (generated, stopTokens.contains(next) ? next : nil)
+    }
+
+    /// The GPU phases of the last generation, when profiling.
+    public var profiles: [PhaseProfile] {
+        [encoder?.visionProfile, encoder?.projectorProfile].compactMap { $0 } + language.profiles
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Ops
+import VulkanCore
+
+/// The standard benchmark: time-to-first-token parts at the model's input size and decode
+/// speed, after a warm-up, over several repetitions, on the GPU. Baselines measured in the
+/// same process (a 256x4864x896 GEMM and a 1x4864x896 GEMV with the same weight storage)
+/// turn the figures into fractions of what this device's best kernels reach.
+public enum ModelBenchmark {
+    public struct Settings: Sendable {
+        public var repetitions = 3
+        public var warmups = 1
+        public var textTokens = 24
+        public var decodeTokens = 16
+        public init() {}
+    }
+
+    /// Best and median of one measured quantity over the repetitions.
+    public struct Figure: Codable, Sendable {
+        public var name: String
+        public var unit: String
+        public var best: Double
+        public var median: Double
+    }
+
+    public struct Report: Codable, Sendable {
+        public var model: String
+        public var device: String
+        public var weights: String
+        public var imageSize: Int
+        public var promptTokens: Int
+        public var decodeTokens: Int
+        public var repetitions: Int
+        public var figures: [Figure]
+        public var encoderGFLOP: Double
+        public var encoderDispatches: Int
+        public var encoderSubmits: Int
+        public var decodeWeightBytes: Double
+        public var baselineGEMMGFLOPs: Double
+        public var baselineGEMVGBps: Double
+        public var encoderFractionOfGEMM: Double
+        public var decodeFractionOfGEMV: Double
+        public var peakDeviceBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case model, device, weights, figures, repetitions
+            case imageSize = "image_size", promptTokens = "prompt_tokens", decodeTokens = "decode_tokens"
+            case encoderGFLOP = "encoder_gflop", encoderDispatches = "encoder_dispatches", encoderSubmits = "encoder_submits"
+            case decodeWeightBytes = "decode_weight_bytes", baselineGEMMGFLOPs = "baseline_gemm_gflops", baselineGEMVGBps = "baseline_gemv_gbps"
+            case encoderFractionOfGEMM = "encoder_fraction_of_gemm", decodeFractionOfGEMV = "decode_fraction_of_gemv"
+            case peakDeviceBytes = "peak_device_bytes"
+        }
+    }
+
+    /// Bytes of weights one decode step reads: every layer's matrices and the LM head.
+    static func decodeWeightBytes(_ c: Qwen2Config, type: StorageType) -> Double {
+        let h = c.hiddenSize, kv = c.kvHeads * c.headDim, q = c.heads * c.headDim
+        let perLayer = h * q + 2 * h * kv + q * h + 3 * h * c.intermediateSize
+        return Double((perLayer * c.layers + c.vocabSize * h) * type.size)
+    }
+
+    public static func run(name: String, weights w: FastVLMWeights, runtime: RuntimeOptions, settings: Settings,
+                           progress: (String) -> Void = { _ in }) throws -> Report {
+        progress("opening the Vulkan device")
+        let device = try Device(index: runtime.deviceIndex)
+        let caps = device.capabilities
+        progress("uploading weights")
+        let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType)
+        let config = w.language.config
+        let n = w.vision.tokenCount
+        let promptCount = settings.textTokens + n
+        var contextRuntime = runtime
+        contextRuntime.contextTokens = promptCount + settings.decodeTokens + 1
+        let vocab = config.vocabSize
+        let language = try GPULanguageSession.make(device: device, weights: w.language, runtime: contextRuntime, sampleVocabulary: vocab)
+
+        // A prompt shaped like the chat template's: a few text tokens, the image rows, the question.
+        var ids = LinearBenchmark.values(settings.textTokens, seed: 5).map { Int(abs($0) * Float(vocab - 1)) }
+        let head = min(ids.count, 5)
+        let prompt = SplicedPrompt(slots: ids.prefix(head).map { Optional($0) } + Array(repeating: nil, count: n) + ids.dropFirst(head).map { Optional($0) })
+        ids.removeAll()
+        let s = w.vision.imageSize
+        let pixels = LinearBenchmark.values(3 * s * s, seed: 9, scale: 2)
+        let greedy = SamplingParameters()
+
+        var vision: [Double] = [], projector: [Double] = [], prefill: [Double] = [], decode: [Double] = []
+        for rep in 0..<(settings.warmups + settings.repetitions) {
+            let measured = rep >= settings.warmups
+            progress(measured ? "repetition \(rep - settings.warmups + 1) of \(settings.repetitions)" : "warm-up")
+            let v = try encoder.encode(pixels: pixels)
+            let p = try encoder.project()
+            language.reset()
+            var rng = SplitMix64(seed: 0)
+            var start = now()
+            var token = try language.prefill(prompt, image: .device(encoder.projectedRows, download: encoder.downloadProjected), sampling: greedy, rng: &rng)
+            let f = seconds(since: start)
+            start = now()
+            for _ in 0..<settings.decodeTokens { token = try language.decode(token, sampling: greedy, rng: &rng) }
+            let d = seconds(since: start) / Double(max(1, settings.decodeTokens))
+            if measured {
+                vision.append(v); projector.append(p); prefill.append(f); decode.append(d)
+            }
+        }
+
+        progress("baselines")
+        let gemm = try LinearBenchmark.measure(device, m: 256, n: 4864, k: 896, weights: runtime.weightType, repeats: 3,
+                                               x: LinearBenchmark.values(256 * 896, seed: 1), w: LinearBenchmark.values(4864 * 896, seed: 2, scale: 0.05))
+        let gemv = try LinearBenchmark.measure(device, m: 1, n: 4864, k: 896, weights: runtime.weightType, repeats: 20,
+                                               x: LinearBenchmark.values(896, seed: 1), w: LinearBenchmark.values(4864 * 896, seed: 2, scale: 0.05))
+
+        func figure(_ name: String, _ unit: String, _ values: [Double], scale: Double = 1) -> Figure {
+            let sorted = values.map { $0 * scale }.sorted()
+            return Figure(name: name, unit: unit, best: sorted.first ?? 0, median: sorted.isEmpty ? 0 : sorted[sorted.count / 2])
+        }
+        let ttft = zip(zip(vision, projector), prefill).map { $0.0 + $0.1 + $1 }
+        let flops = encoder.visionFlops
+        let weightBytes = decodeWeightBytes(config, type: runtime.weightType)
+        let visionMedian = figure("", "", vision).median
+        let decodeMedian = figure("", "", decode).median
+        // For times the best is the minimum; for throughputs it comes from the shortest time.
+        let figures = [
+            figure("vision encoder", "ms", vision, scale: 1e3),
+            figure("projector", "ms", projector, scale: 1e3),
+            figure("prefill (\(promptCount) tokens)", "ms", prefill, scale: 1e3),
+            figure("TTFT (vision + projector + prefill)", "ms", ttft, scale: 1e3),
+            figure("decode per token", "ms", decode, scale: 1e3),
+            Figure(name: "encoder throughput", unit: "GFLOP/s", best: flops / 1e9 / (vision.min() ?? 1), median: flops / 1e9 / max(visionMedian, 1e-12)),
+            Figure(name: "prefill throughput", unit: "tokens/s", best: Double(promptCount) / (prefill.min() ?? 1),
+                   median: Double(promptCount) / max(figure("", "", prefill).median, 1e-12)),
+            Figure(name: "decode throughput", unit: "tokens/s", best: 1 / (decode.min() ?? 1), median: 1 / max(decodeMedian, 1e-12)),
+            Figure(name: "decode weight bandwidth", unit: "GB/s", best: weightBytes / 1e9 / (decode.min() ?? 1), median: weightBytes / 1e9 / max(decodeMedian, 1e-12)),
+        ]
+        let stats = encoder.visionStats
+        return Report(model: name, device: caps.name, weights: runtime.weightType.rawValue, imageSize: s, promptTokens: promptCount,
+                      decodeTokens: settings.decodeTokens, repetitions: settings.repetitions, figures: figures,
+                      encoderGFLOP: flops / 1e9, encoderDispatches: stats.dispatches, encoderSubmits: stats.submits,
+                      decodeWeightBytes: weightBytes, baselineGEMMGFLOPs: gemm.gflops, baselineGEMVGBps: gemv.gbps,
+                      encoderFractionOfGEMM: flops / max(visionMedian, 1e-12) / 1e9 / gemm.gflops,
+                      decodeFractionOfGEMV: weightBytes / max(decodeMedian, 1e-12) / 1e9 / gemv.gbps,
+                      peakDeviceBytes: device.peakBytesInUse)
+    }
+}

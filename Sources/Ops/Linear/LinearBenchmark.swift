@@ -1,0 +1,54 @@
+import VulkanCore
+
+/// Times LinearOp at one shape on a device: the figure the model's kernels are compared
+/// against (`bench ops`, and the GEMM / GEMV baselines of `bench`).
+public enum LinearBenchmark {
+    public struct Result: Sendable {
+        public var variant: LinearOp.Variant
+        /// Median GPU time of one repetition, in ns.
+        public var ns: Double
+        public var flops: Double
+        public var bytes: Double
+        public var gflops: Double { flops / ns }
+        public var gbps: Double { bytes / ns }
+    }
+
+    /// One warm-up replay, then `repeats` dispatches timed with GPU timestamps; the median.
+    public static func measure(_ device: Device, m: Int, n: Int, k: Int, weights type: StorageType, activations act: StorageType = .f32,
+                               repeats: Int = 5, x: [Float], w: [Float]) throws -> Result {
+        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+        let gx = try device.allocate(bytes: m * k * act.size + 4)
+        let gy = try device.allocate(bytes: m * n * act.size + 4)
+        if act == .f16 {
+            try x.map { Float16($0).bitPattern }.withUnsafeBytes { try device.write($0, to: gx.view) }
+        } else {
+            try x.withUnsafeBytes { try device.write($0, to: gx.view) }
+        }
+        let variant = LinearOp.variant(for: device.capabilities, m: m, k: k)
+        let seq = CommandSequence(device: device, label: "bench", profiling: true)
+        let reps = max(1, repeats)
+        for _ in 0..<reps {
+            try LinearOp.encode(seq, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, activations: act, variant: variant)
+        }
+        try seq.run()   // warm-up: pipeline compilation, first touch of memory
+        try seq.run()
+        let times = seq.timings.map(\.durationNs)
+        // Sliced weights dispatch several times per repetition: sum per repetition.
+        let perRep = max(1, times.count / reps)
+        let repTimes = stride(from: 0, to: times.count, by: perRep).map { times[$0..<min(times.count, $0 + perRep)].reduce(0, +) }
+        let ns = max(1, repTimes.sorted()[repTimes.count / 2])
+        return Result(variant: variant, ns: ns, flops: 2.0 * Double(m * n * k), bytes: Double(weight.byteCount + (m * k + m * n) * act.size))
+    }
+
+    /// Deterministic values in [-scale, scale).
+    public static func values(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+        var state = seed &* 0x9E3779B97F4A7C15 | 1
+        return [Float](unsafeUninitializedCapacity: count) { buf, n in
+            for i in 0..<count {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                buf[i] = (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
+            }
+            n = count
+        }
+    }
+}
