@@ -66,8 +66,12 @@ struct BenchModelCommand: ParsableCommand {
     }
 
     static func loadWeights(_ spec: String, progress: (String) -> Void) throws -> FastVLMWeights {
+        if let synthetic = SyntheticModel.parse(spec) {
+            progress("building \(synthetic.name): \(synthetic.parameterCount) random parameters in the geometry of \(synthetic.releasedModel)")
+            return try synthetic.weights()
+        }
         progress("loading \(spec)")
-        return try LoadedModel(folder: try ModelLocator.resolve(spec)).weights
+        return try LoadedModel(folder: try ModelArgument.folder(spec)).weights
     }
 
     static func table(_ r: ModelBenchmark.Report) -> String {

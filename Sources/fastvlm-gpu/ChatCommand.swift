@@ -9,8 +9,8 @@ struct ChatCommand: ParsableCommand {
         abstract: "Talk about one image over several turns; the conversation and its KV cache are kept between turns.",
         discussion: "Type a question and press Enter. An empty line or end of input (Ctrl-D) ends the chat; /reset starts over with the same image.")
 
-    @Option(help: "Model folder or Hugging Face repo id.")
-    var model: String = "apple/FastVLM-0.5B"
+    @Option(help: ArgumentHelp(ModelArgument.help))
+    var model: String = ModelArgument.defaultModel
 
     @Option(help: "Image file (PNG or JPEG).")
     var image: String
@@ -41,7 +41,7 @@ struct ChatCommand: ParsableCommand {
         runtime.backend = backend
         runtime.weightType = weights
         runtime.deviceIndex = device
-        let folder = try ModelLocator.resolve(model)
+        let folder = try ModelArgument.folder(model)
         let pipeline = try FastVLMPipeline(folder: folder, runtime: runtime) { step in
             FileHandle.standardError.write(Data("loading: \(step)\n".utf8))
         }
