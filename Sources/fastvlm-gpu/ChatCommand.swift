@@ -15,41 +15,16 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "Image file (PNG or JPEG).")
     var image: String
 
-    @Option(help: "Where the model runs: gpu or cpu.")
-    var backend: RuntimeOptions.Backend = .gpu
-
-    @Option(help: "GPU weight storage: f16 or f32.")
-    var weights: StorageType = .f16
-
-    @Option(help: "Vulkan device index.")
-    var device: Int?
-
-    @Option(help: "Most tokens per answer.")
-    var maxTokens = 256
-
-    @Option(help: "Sampling temperature; 0 is greedy.")
-    var temperature: Float = 0
-
-    @Option(help: "Random seed for sampling.")
-    var seed: UInt64 = 0
-
-    @Option(help: "System prompt.")
-    var system: String = ChatPrompt.defaultSystem
+    @OptionGroup var runtime: RuntimeArguments
+    @OptionGroup var generation: GenerationArguments
 
     func run() throws {
-        var runtime = RuntimeOptions()
-        runtime.backend = backend
-        runtime.weightType = weights
-        runtime.deviceIndex = device
         let folder = try ModelArgument.folder(model)
-        let pipeline = try FastVLMPipeline(folder: folder, runtime: runtime) { step in
+        let pipeline = try FastVLMPipeline(folder: folder, runtime: runtime.runtime()) { step in
             FileHandle.standardError.write(Data("loading: \(step)\n".utf8))
         }
-        var request = GenerationRequest(prompt: "")
+        var request = generation.request(prompt: "")
         request.image = URL(fileURLWithPath: image)
-        request.system = system
-        request.maxTokens = maxTokens
-        request.sampling = SamplingParameters(temperature: temperature, seed: seed)
         _ = try ImageFile.load(request.image!)   // a bad image fails now, not after the first question
         var session = ChatSession(pipeline: pipeline, image: request)
         while true {

@@ -23,7 +23,7 @@ struct ProfileCommand: ParsableCommand {
     var top = 25
 
     func validate() throws {
-        guard options.backend == .gpu else { throw ValidationError("profile times GPU kernels; it needs --backend gpu") }
+        guard options.runtime.backend == .gpu else { throw ValidationError("profile times GPU kernels; it needs --backend gpu") }
     }
 
     func run() throws {

@@ -3,17 +3,8 @@ import FastVLM
 import Foundation
 import Ops
 
-/// Options shared by the commands that run the model.
-struct ModelRunOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(ModelArgument.help))
-    var model: String = ModelArgument.defaultModel
-
-    @Option(help: "Image file (PNG or JPEG).")
-    var image: String?
-
-    @Option(help: "The question about the image.")
-    var prompt: String
-
+/// Where the model runs: shared by run, profile, chat.
+struct RuntimeArguments: ParsableArguments {
     @Option(help: "Where the model runs: gpu (Vulkan) or cpu (the fp32 reference, slow).")
     var backend: RuntimeOptions.Backend = .gpu
 
@@ -23,7 +14,19 @@ struct ModelRunOptions: ParsableArguments {
     @Option(help: "Vulkan device index from `fastvlm-gpu devices` (default: FASTVLM_DEVICE, else the best GPU).")
     var device: Int?
 
-    @Option(help: "Most tokens to generate.")
+    func runtime(profiling: Bool = false) -> RuntimeOptions {
+        var r = RuntimeOptions()
+        r.backend = backend
+        r.weightType = weights
+        r.deviceIndex = device
+        r.profiling = profiling
+        return r
+    }
+}
+
+/// How answers are generated: shared by run, profile, chat.
+struct GenerationArguments: ParsableArguments {
+    @Option(help: "Most tokens to generate (per answer).")
     var maxTokens = 256
 
     @Option(help: "Sampling temperature; 0 is greedy.")
@@ -41,6 +44,37 @@ struct ModelRunOptions: ParsableArguments {
     @Option(help: "System prompt.")
     var system: String = ChatPrompt.defaultSystem
 
+    func validate() throws {
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+        guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
+        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard topK >= 0 else { throw ValidationError("--top-k must be >= 0") }
+    }
+
+    /// A request carrying these settings.
+    func request(prompt: String) -> GenerationRequest {
+        var r = GenerationRequest(prompt: prompt)
+        r.system = system
+        r.maxTokens = maxTokens
+        r.sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed)
+        return r
+    }
+}
+
+/// Options of the commands that answer one question (run, profile).
+struct ModelRunOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(ModelArgument.help))
+    var model: String = ModelArgument.defaultModel
+
+    @Option(help: "Image file (PNG or JPEG).")
+    var image: String?
+
+    @Option(help: "The question about the image.")
+    var prompt: String
+
+    @OptionGroup var runtime: RuntimeArguments
+    @OptionGroup var generation: GenerationArguments
+
     @Option(help: "Image preprocessing: apple (pad to square) or hf (resize and centre crop). Default: the checkpoint's own.")
     var preprocess: PreprocessMode?
 
@@ -52,30 +86,14 @@ struct ModelRunOptions: ParsableArguments {
 
     func validate() throws {
         guard image != nil || pixelValues != nil else { throw ValidationError("give --image FILE or --pixel-values FILE.npy") }
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-        guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
-        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard topK >= 0 else { throw ValidationError("--top-k must be >= 0") }
     }
 
     var request: GenerationRequest {
-        var r = GenerationRequest(prompt: prompt)
-        r.system = system
+        var r = generation.request(prompt: prompt)
         r.image = image.map { URL(fileURLWithPath: $0) }
         r.pixelValues = pixelValues.map { URL(fileURLWithPath: $0) }
         r.preprocess = preprocess
-        r.maxTokens = maxTokens
-        r.sampling = SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed)
         r.dump = dump.map { URL(fileURLWithPath: $0) }
-        return r
-    }
-
-    func runtime(profiling: Bool = false) -> RuntimeOptions {
-        var r = RuntimeOptions()
-        r.backend = backend
-        r.weightType = weights
-        r.deviceIndex = device
-        r.profiling = profiling
         return r
     }
 
@@ -111,7 +129,7 @@ struct RunCommand: ParsableCommand {
     /// Loads the model (with a progress line on stderr) and runs one request.
     static func generate(_ options: ModelRunOptions, profiling: Bool, streaming: Bool) throws -> GenerationResult {
         let folder = try options.modelFolder
-        let pipeline = try FastVLMPipeline(folder: folder, runtime: options.runtime(profiling: profiling)) { step in
+        let pipeline = try FastVLMPipeline(folder: folder, runtime: options.runtime.runtime(profiling: profiling)) { step in
             if streaming && isatty(2) != 0 { FileHandle.standardError.write(Data("\u{1B}[2K\rloading: \(step)...".utf8)) }
         }
         if streaming { FileHandle.standardError.write(Data(((isatty(2) != 0 ? "\u{1B}[2K\r" : "") + String(format: "loaded in %.2fs\n", pipeline.loadSeconds)).utf8)) }
