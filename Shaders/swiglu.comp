@@ -13,10 +13,13 @@ layout(std430, binding = 0) readonly buffer X { ACT_T x[]; };
 layout(std430, binding = 1) writeonly buffer Y { ACT_T y[]; };
 layout(push_constant) uniform Push { uint rows; uint width; } pc;
 
+// x: columns (grid-stride), y: rows (grid-stride): no integer division per element, which
+// CPU devices cannot vectorise.
 void main() {
-    GRID_STRIDE_LOOP(i, pc.rows * pc.width) {
-        uint t = i / pc.width, j = i % pc.width;
-        uint gate = t * 2u * pc.width + j;
-        y[i] = ACT_T(silu(float(x[gate])) * float(x[gate + pc.width]));
+    for (uint t = gl_WorkGroupID.y; t < pc.rows; t += gl_NumWorkGroups.y) {
+        for (uint j = gl_GlobalInvocationID.x; j < pc.width; j += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
+            uint gate = t * 2u * pc.width + j;
+            y[t * pc.width + j] = ACT_T(silu(float(x[gate])) * float(x[gate + pc.width]));
+        }
     }
 }

@@ -84,9 +84,9 @@ final class GPULanguageRecorder: LanguageBackend {
         let position = r.step.position
         try RoPEOp.encode(seq, q: q.view, k: k.view, v: v.view, kCache: cache.k, vCache: cache.v, frequencies: r.frequencies.view,
                           position: position, tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                          capacity: r.cache.capacity, label: "layers.\(layer).rope_kv")
+                          capacity: r.cache.capacity, label: "rope_kv")
         let out = try arena.tensor([t, c.heads * c.headDim], .f32)
-        let label = "layers.\(layer).attention"
+        let label = "attention"
         let caps = device.capabilities
         if DecodeAttentionOp.supports(tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, caps: caps) {
             let splits = DecodeAttentionOp.defaultSplits(for: caps)
@@ -124,11 +124,17 @@ final class GPULanguageRecorder: LanguageBackend {
     private func rows(_ t: GPUTensor) -> Int { t.shape[0] }
     private func width(_ t: GPUTensor) -> Int { t.shape.count > 1 ? t.shape[1] : 1 }
 
+    /// Labels without the layer number, so the profiler's table sums an op over layers.
+    private func opLabel(_ key: String) -> String {
+        let parts = key.split(separator: ".")
+        return parts.count > 2 && parts[0] == "layers" ? parts.dropFirst(2).joined(separator: ".") : key
+    }
+
     private func apply(_ l: DeviceLinear, to x: GPUTensor, activation: LinearOp.Activation = .none, residual: GPUTensor? = nil,
                        label: String) throws -> GPUTensor {
         let y = try arena.tensor([rows(x), l.weight.rows], .f32)
         try LinearOp.encode(seq, x: x.view, weight: l.weight, bias: l.bias?.view, y: y.view, m: rows(x), activation: activation,
-                            residual: residual?.view, label: label)
+                            residual: residual?.view, label: opLabel(label))
         return y
     }
 

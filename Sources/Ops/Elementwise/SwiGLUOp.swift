@@ -18,7 +18,8 @@ public enum SwiGLUOp {
         let shader = activations == .f16 ? ShaderLibrary.swiglu_a16 : ShaderLibrary.swiglu
         let p = try seq.device.pipeline(shader, bindings: 2, pushConstantSize: 8, specialization: [UInt32(local)])
         let count = rows * width
-        try seq.dispatch(p, [.read(x), .write(y)], push: [UInt32(rows), UInt32(width)], groups: Grid.strided(count, local: local),
+        let groups = (min(Grid.ceilDiv(width, local), Grid.maxGroups), min(rows, Grid.maxGroups), 1)
+        try seq.dispatch(p, [.read(x), .write(y)], push: [UInt32(rows), UInt32(width)], groups: groups,
                          label: label, flops: Double(count) * 10, bytes: Double(count * 3 * a))
     }
 }
