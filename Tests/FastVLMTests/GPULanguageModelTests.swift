@@ -194,6 +194,23 @@ final class GPULanguageModelTests: GPUModelTestCase {
         XCTAssertEqual(try XCTUnwrap(lm.prefillProfile).stats.submits, 1)
     }
 
+    /// An LM head that is not the embedding (7B; checkpoints storing a different lm_head)
+    /// is uploaded on its own and used.
+    func testUntiedLMHead() throws {
+        let t = try tiny(.apple)
+        var w = t.language
+        w.lmHead = w.lmHead.enumerated().map { i, v in v * 1.5 + Float(i % 7) * 0.01 }
+        let lm = try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 64, sampleVocabulary: t.golden.sample_vocab)
+        let image = try device.upload(t.projected)
+        var rng = SplitMix64(seed: 0)
+        _ = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
+        let h = w.config.hiddenSize
+        let expected = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h),
+                                         on: CPULanguageBackend(config: w.config)).values
+        XCTAssertLessThanOrEqual(normalisedMaxError(try lm.lastLogits(), expected), 1e-4)
+        XCTAssertGreaterThan(lm.weightBytes, (try model(t, .f32)).weightBytes, "the head is stored separately")
+    }
+
     // MARK: errors
 
     func testCapacityErrors() throws {
