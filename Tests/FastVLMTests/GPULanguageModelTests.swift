@@ -30,9 +30,10 @@ final class GPULanguageModelTests: GPUModelTestCase {
 
     // MARK: goldens
 
-    func checkGolden(_ layout: CheckpointLayout, _ type: StorageType, tolerance: Float) throws {
+    func checkGolden(_ layout: CheckpointLayout, _ type: StorageType, tolerance: Float, on other: Device? = nil) throws {
+        let device = other ?? self.device!
         let t = try tiny(layout)
-        let lm = try model(t, type)
+        let lm = try GPULanguageModel(device: device, weights: t.language, weightType: type, capacity: 64, sampleVocabulary: t.golden.sample_vocab)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
         var next = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
@@ -53,6 +54,16 @@ final class GPULanguageModelTests: GPUModelTestCase {
     func testAppleGoldenFP16() throws { try checkGolden(.apple, .f16, tolerance: 1e-2) }
     func testHuggingFaceGoldenFP32() throws { try checkGolden(.huggingFace, .f32, tolerance: 1e-4) }
     func testHuggingFaceGoldenFP16() throws { try checkGolden(.huggingFace, .f16, tolerance: 1e-2) }
+
+    /// A device whose memory the host cannot map (discrete GPUs): weights go up through
+    /// staging, the step buffers sit in host-visible memory.
+    func testGoldenOnAStagingDevice() throws {
+        setenv("FASTVLM_FORCE_STAGING", "1", 1)
+        defer { unsetenv("FASTVLM_FORCE_STAGING") }
+        let staging = try Device(validation: true)
+        XCTAssertFalse(staging.deviceMemoryIsHostVisible)
+        try checkGolden(.apple, .f16, tolerance: 1e-2, on: staging)
+    }
 
     // MARK: sampling
 

@@ -5,7 +5,8 @@ import VulkanCore
 /// buffer the host rewrites with one write before each run: the position of the first new
 /// token (RoPE, the cache append and attention read it), the token id a decode step embeds,
 /// and the sampling parameters with this step's uniform draw. The chosen id comes back
-/// through a 4-byte result buffer, the only readback per token.
+/// through a 4-byte result buffer, the only readback per token. Both live in host-visible
+/// memory, so a decode step costs exactly one submit on every device.
 final class StepBuffers {
     let device: Device
     private let inputs: DeviceBuffer
@@ -15,8 +16,10 @@ final class StepBuffers {
     init(device: Device) throws {
         self.device = device
         stride = max(16, device.capabilities.minStorageBufferOffsetAlignment)
-        inputs = try device.allocate(bytes: 2 * stride + SampleOp.parameterBytes)
-        result = try device.allocate(bytes: 4)
+        // Host-visible, so the write before a run and the readback after it are plain copies
+        // (no submit of their own) on GPUs whose device memory the host cannot map.
+        inputs = try device.allocateHostVisible(bytes: 2 * stride + SampleOp.parameterBytes)
+        result = try device.allocateHostVisible(bytes: 4)
     }
 
     var position: BufferView { inputs.view.slice(offset: 0, size: 4) }
