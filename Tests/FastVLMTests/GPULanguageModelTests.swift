@@ -30,10 +30,11 @@ final class GPULanguageModelTests: GPUModelTestCase {
 
     // MARK: goldens
 
-    func checkGolden(_ layout: CheckpointLayout, _ type: StorageType, tolerance: Float, on other: Device? = nil) throws {
+    func checkGolden(_ layout: CheckpointLayout, _ type: StorageType, tolerance: Float, on other: Device? = nil, prefillChunk: Int? = nil) throws {
         let device = other ?? self.device!
         let t = try tiny(layout)
-        let lm = try GPULanguageModel(device: device, weights: t.language, weightType: type, capacity: 64, sampleVocabulary: t.golden.sample_vocab)
+        let lm = try GPULanguageModel(device: device, weights: t.language, weightType: type, capacity: 64, sampleVocabulary: t.golden.sample_vocab,
+                                      prefillChunk: prefillChunk)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
         var next = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
@@ -54,6 +55,19 @@ final class GPULanguageModelTests: GPUModelTestCase {
     func testAppleGoldenFP16() throws { try checkGolden(.apple, .f16, tolerance: 1e-2) }
     func testHuggingFaceGoldenFP32() throws { try checkGolden(.huggingFace, .f32, tolerance: 1e-4) }
     func testHuggingFaceGoldenFP16() throws { try checkGolden(.huggingFace, .f16, tolerance: 1e-2) }
+
+    /// Prompts longer than a chunk run in pieces that continue the cache, with the image
+    /// rows split across chunk boundaries (apple: image positions 14 ..< 18 over chunks of 8
+    /// and 5).
+    func testChunkedPrefill() throws {
+        for chunk in [8, 5] {
+            try checkGolden(.apple, .f32, tolerance: 1e-4, prefillChunk: chunk)
+            try checkGolden(.huggingFace, .f32, tolerance: 1e-4, prefillChunk: chunk)
+        }
+        XCTAssertEqual(GPULanguageModel.clip([ImageRun(position: 14, row: 0, count: 4)], to: 8..<16), [ImageRun(position: 6, row: 0, count: 2)])
+        XCTAssertEqual(GPULanguageModel.clip([ImageRun(position: 14, row: 0, count: 4)], to: 16..<24), [ImageRun(position: 0, row: 2, count: 2)])
+        XCTAssertEqual(GPULanguageModel.clip([ImageRun(position: 14, row: 0, count: 4)], to: 0..<8), [])
+    }
 
     /// A device whose memory the host cannot map (discrete GPUs): weights go up through
     /// staging, the step buffers sit in host-visible memory.

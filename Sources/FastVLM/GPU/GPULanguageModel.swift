@@ -38,6 +38,9 @@ public final class GPULanguageModel {
     public private(set) var prefillStats = SequenceStats()
     public private(set) var decodeStats = SequenceStats()
     public private(set) var decodeSteps = 0
+    /// The most positions one prefill run takes; longer prompts run in chunks, which bounds
+    /// the activation memory (the [T][2 * intermediate] gate/up rows must fit one binding).
+    public let prefillChunk: Int
 
     private var host: Qwen2Weights
     private let resources: LanguageResources
@@ -45,16 +48,25 @@ public final class GPULanguageModel {
     private let promptIDs: DeviceBuffer
     private var greedyStep: LanguageRecording?
     private var sampledStep: LanguageRecording?
-    private var lastPrefill: (key: PrefillKey, recording: LanguageRecording)?
+    /// Recent prefill recordings, oldest first.
+    private var prefillCache: [(key: PrefillKey, recording: LanguageRecording)] = []
+    private static let prefillCacheSize = 3
     private var decodeTimings: [DispatchTiming] = []
     private var decodeSeconds = 0.0
 
     /// Uploads the weights (fp16 or fp32 storage; fp32 arithmetic) and allocates a KV cache
     /// of `capacity` positions. Throws a clear error if capacity > config.maxPositions or
     /// device memory runs out. The host arrays of `weights` are not kept.
-    public init(device: Device, weights: Qwen2Weights, weightType: StorageType, capacity: Int, sampleVocabulary: Int, profiling: Bool = false) throws {
+    /// `prefillChunk` defaults to 512 positions, fewer where a binding cannot hold that many
+    /// gate/up rows.
+    public init(device: Device, weights: Qwen2Weights, weightType: StorageType, capacity: Int, sampleVocabulary: Int, profiling: Bool = false,
+                prefillChunk: Int? = nil) throws {
         let c = weights.config
         try Self.validate(weights, capacity: capacity, sampleVocabulary: sampleVocabulary)
+        let widest = 4 * max(2 * c.intermediateSize, (c.heads + 2 * c.kvHeads) * c.headDim, c.hiddenSize)
+        let fits = device.capabilities.maxStorageBufferRange / widest
+        guard fits > 0 else { throw GPULanguageModelError("one activation row (\(widest) bytes) exceeds the device's binding limit") }
+        self.prefillChunk = max(1, min(prefillChunk ?? 512, fits))
         self.device = device
         config = c
         self.weightType = weightType
@@ -127,26 +139,44 @@ public final class GPULanguageModel {
             }
             source = image
         }
-        try ids.withUnsafeBytes { try device.write($0, to: promptIDs.view) }
         let greedy = sampling.isGreedy
         let draw = greedy ? 0 : rng.nextUnit()
-        try resources.step.write(position: length, token: 0, sampling: sampling, draw: draw)
+        let image = source.map(PrefillKey.ImageSource.init)
 
-        let key = PrefillKey(tokens: t, runs: runs, image: source.map(PrefillKey.ImageSource.init), greedy: greedy)
-        let recording: LanguageRecording
-        if let last = lastPrefill, last.key == key {
-            recording = last.recording
-        } else {
-            lastPrefill = nil
-            recording = try recordPrefill(key, image: source)
-            lastPrefill = (key, recording)
+        // Chunks of at most prefillChunk positions, each continuing the cache; only the last
+        // one's sample counts (the others run their greedy recording and are overwritten).
+        let startLength = length
+        var timings: [DispatchTiming] = []
+        var total = SequenceStats()
+        var wall = 0.0
+        do {
+            var first = 0
+            while first < t {
+                let end = min(t, first + prefillChunk)
+                let last = end == t
+                let chunkRuns = Self.clip(runs, to: first..<end)
+                let key = PrefillKey(tokens: end - first, runs: chunkRuns, image: chunkRuns.isEmpty ? nil : image, greedy: last ? greedy : true)
+                try Array(ids[first..<end]).withUnsafeBytes { try device.write($0, to: promptIDs.view) }
+                try resources.step.write(position: length, token: 0, sampling: last ? sampling : SamplingParameters(), draw: last ? draw : 0)
+                let recording = try prefillRecording(key, image: source)
+                let (stats, seconds) = try recording.run()
+                length += end - first
+                total.dispatches += stats.dispatches
+                total.barriers += stats.barriers
+                total.copies += stats.copies
+                total.submits += stats.submits
+                wall += seconds
+                if profiling { timings += recording.seq.timings }
+                first = end
+            }
+        } catch {
+            length = startLength
+            throw error
         }
-        let (stats, wall) = try recording.run()
         let chosen = try resources.step.readChosen()
-        length += t
-        prefillStats = stats
+        prefillStats = total
         if profiling {
-            prefillProfile = PhaseProfile(name: "prefill", timings: recording.seq.timings, stats: stats, wallSeconds: wall, readbackBytes: 4)
+            prefillProfile = PhaseProfile(name: "prefill", timings: timings, stats: total, wallSeconds: wall, readbackBytes: 4)
         }
         return chosen
     }
@@ -182,6 +212,24 @@ public final class GPULanguageModel {
     }
 
     // MARK: recording
+
+    /// Image runs inside positions `range`, relative to its start.
+    static func clip(_ runs: [ImageRun], to range: Range<Int>) -> [ImageRun] {
+        runs.compactMap { run in
+            let lo = max(run.position, range.lowerBound), hi = min(run.position + run.count, range.upperBound)
+            return hi > lo ? ImageRun(position: lo - range.lowerBound, row: run.row + lo - run.position, count: hi - lo) : nil
+        }
+    }
+
+    /// The recording for a prefill chunk: replayed when the same shape comes again (the
+    /// same prompt after reset(), the full chunks of a long prompt), else recorded.
+    private func prefillRecording(_ key: PrefillKey, image: BufferView?) throws -> LanguageRecording {
+        if let i = prefillCache.firstIndex(where: { $0.key == key }) { return prefillCache[i].recording }
+        if prefillCache.count >= Self.prefillCacheSize { prefillCache.removeFirst() }
+        let recording = try recordPrefill(key, image: image)
+        prefillCache.append((key, recording))
+        return recording
+    }
 
     private func decodeStep(greedy: Bool) throws -> LanguageRecording {
         if greedy, let s = greedyStep { return s }
