@@ -4,8 +4,8 @@ import Ops
 import VulkanCore
 
 /// Qwen2 on the GPU: weights and a KV cache in device memory, prefill recorded per prompt
-/// shape (the last one kept for replay), one decode step recorded once and replayed per
-/// token, sampling on the device. Between runs only a small step buffer changes (position,
+/// shape in chunks of at most `prefillChunk` positions (recent recordings kept for replay),
+/// one decode step recorded once and replayed per token, sampling on the device. Between runs only a small step buffer changes (position,
 /// token, sampling parameters with the uniform draw); per decode token there is one submit
 /// and one 4-byte readback, the chosen id.
 ///
@@ -33,8 +33,8 @@ public final class GPULanguageModel {
     /// (per-dispatch GPU times), when profiling.
     public private(set) var prefillProfile: PhaseProfile?
     public private(set) var decodeProfile: PhaseProfile?
-    /// Counts of the last prefill run, and totals over the decode steps since creation or
-    /// `reset()` (dispatches and barriers as recorded, times the steps; submits as run).
+    /// Counts of the last prefill (all its chunks), and totals over the decode steps since
+    /// creation or `reset()` (dispatches and barriers as recorded, times the runs; submits as run).
     public private(set) var prefillStats = SequenceStats()
     public private(set) var decodeStats = SequenceStats()
     public private(set) var decodeSteps = 0
@@ -66,7 +66,8 @@ public final class GPULanguageModel {
         let widest = 4 * max(2 * c.intermediateSize, (c.heads + 2 * c.kvHeads) * c.headDim, c.hiddenSize)
         let fits = device.capabilities.maxStorageBufferRange / widest
         guard fits > 0 else { throw GPULanguageModelError("one activation row (\(widest) bytes) exceeds the device's binding limit") }
-        self.prefillChunk = max(1, min(prefillChunk ?? 512, fits))
+        let chunk = max(1, min(prefillChunk ?? 512, fits))
+        self.prefillChunk = chunk
         self.device = device
         config = c
         self.weightType = weightType
@@ -83,7 +84,7 @@ public final class GPULanguageModel {
                                           frequencies: try RoPEOp.frequencyTable(device, headDim: c.headDim, theta: c.ropeTheta),
                                           step: try StepBuffers(device: device),
                                           logits: try device.allocate(bytes: c.vocabSize * 4))
-            promptIDs = try device.allocate(bytes: capacity * 4)
+            promptIDs = try device.allocate(bytes: min(capacity, chunk) * 4)
             // Recording the decode step walks every layer: it uploads all the weights now.
             greedyStep = try recordDecode(greedy: true)
         } catch let error as VulkanError {
