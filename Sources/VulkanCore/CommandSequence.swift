@@ -17,6 +17,8 @@ public struct SequenceStats: Sendable {
     public var barriers = 0
     public var submits = 0
     public var copies = 0
+
+    public init() {}
 }
 
 /// Dispatches recorded once into command buffers and replayed with `run()`.

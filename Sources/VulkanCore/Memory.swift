@@ -115,6 +115,9 @@ final class MemoryAllocator {
     let alignment: Int
     let blockSize: Int
     private var blocks: [MemoryBlock] = []
+    /// Host-visible blocks for small buffers both sides touch every step (device memory is
+    /// not host-visible here); not counted in bytesInUse, which tracks the device heap.
+    private var hostBlocks: [MemoryBlock] = []
     private(set) var bytesInUse = 0
     private(set) var peakBytesInUse = 0
     private var staging: MemoryBlock?
@@ -147,6 +150,8 @@ final class MemoryAllocator {
     func close() {
         blocks.forEach { $0.close() }
         blocks.removeAll()
+        hostBlocks.forEach { $0.close() }
+        hostBlocks.removeAll()
         staging?.close()
         staging = nil
     }
@@ -174,7 +179,27 @@ final class MemoryAllocator {
         return DeviceBuffer(block: block, offset: offset, size: size, allocator: self)
     }
 
+    /// Memory the device can bind and the host can map: device memory itself when it is
+    /// host-visible, else the host-coherent type (the device reads it across the bus).
+    func allocateHostVisible(_ bytes: Int) throws -> DeviceBuffer {
+        if deviceTypeHostVisible { return try allocate(bytes) }
+        let size = max(bytes, 4)
+        for block in hostBlocks where size <= block.size {
+            if let offset = block.take(size, alignment: alignment) { return DeviceBuffer(block: block, offset: offset, size: size, allocator: self) }
+        }
+        let block = try MemoryBlock(device: device, size: max(size, 1 << 20), memoryType: stagingType, hostVisible: true)
+        hostBlocks.append(block)
+        guard let offset = block.take(size, alignment: alignment) else {
+            throw VulkanError.outOfDeviceMemory(requested: size, detail: "a fresh host-visible block could not hold it")
+        }
+        return DeviceBuffer(block: block, offset: offset, size: size, allocator: self)
+    }
+
     func release(_ buffer: DeviceBuffer) {
+        if hostBlocks.contains(where: { $0 === buffer.block }) {
+            buffer.block.give(offset: buffer.offset, size: buffer.size)
+            return
+        }
         bytesInUse -= buffer.size
         buffer.block.give(offset: buffer.offset, size: buffer.size)
         // Give dedicated (oversized) blocks back to the driver at once.
@@ -197,6 +222,12 @@ final class MemoryAllocator {
 extension Device {
     /// Allocates device memory (uninitialised).
     public func allocate(bytes: Int) throws -> DeviceBuffer { try memory.allocate(bytes) }
+
+    /// Allocates a small buffer that shaders can bind and the host maps (`hostPointer` is
+    /// never nil), so `write` and `read` are plain copies with no submit: the per-step
+    /// inputs and the sampled id of a decode loop. Device memory where that is host-visible,
+    /// else host memory the device reads across the bus: keep such buffers small.
+    public func allocateHostVisible(bytes: Int) throws -> DeviceBuffer { try memory.allocateHostVisible(bytes) }
 
     public var bytesInUse: Int { memory.bytesInUse }
     public var peakBytesInUse: Int { memory.peakBytesInUse }

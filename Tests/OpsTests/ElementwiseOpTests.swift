@@ -24,4 +24,20 @@ final class ElementwiseOpTests: GPUTestCase {
     func testMul() throws { try check(.mul) { Reference.mul($0, $1) } }
     func testGELU() throws { try check(.gelu) { a, _ in Reference.gelu(a) } }
     func testSiLU() throws { try check(.silu) { a, _ in Reference.silu(a) } }
+
+    /// Rows of [gate | up]: one row (decode), widths that are not multiples of the
+    /// workgroup, the Qwen2-0.5B MLP width.
+    func testSwiGLU() throws {
+        for (rows, width) in [(1, 1), (1, 4864), (3, 96), (17, 257), (300, 64)] {
+            for act in StorageType.allCases {
+                var x = randomValues(rows * 2 * width, seed: UInt64(rows * 31 + width), scale: 6)
+                if act == .f16 { x = roundedToHalf(x) }
+                let (gx, gy) = (try buffer(x, as: act), try buffer([Float](repeating: .nan, count: rows * width), as: act))
+                try run { try SwiGLUOp.encode($0, x: gx.view, y: gy.view, rows: rows, width: width, activations: act) }
+                let tolerance = act == .f16 ? Tolerance.fp16Activations : Tolerance.transcendental
+                XCTAssertLessThan(nmse(try read(gy, rows * width, as: act), Reference.swiGLU(x, rows: rows, width: width)), tolerance,
+                                  "\(rows)x\(width) \(act)")
+            }
+        }
+    }
 }

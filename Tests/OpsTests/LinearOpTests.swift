@@ -94,6 +94,38 @@ final class LinearOpTests: GPUTestCase {
         }
     }
 
+    /// Parts of a stacked [q; k; v] weight run as weights of their own and give the same rows
+    /// as the whole; a part that would start at an unbindable offset is refused.
+    func testRowRangesOfAStackedWeight() throws {
+        let (k, parts) = (64, [64, 32, 32])
+        let n = parts.reduce(0, +)
+        for type in StorageType.allCases {
+            let w = roundedToHalf(randomValues(n * k, seed: 31, scale: 0.5))
+            let stacked = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+            for m in [1, 5, 20] {
+                let x = randomValues(m * k, seed: UInt64(32 + m))
+                let whole = Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: nil)
+                let gx = try buffer(x)
+                var first = 0
+                for rows in parts {
+                    let part = try stacked.rows(first..<first + rows)
+                    XCTAssertEqual(part.byteOffset, first * k * type.size)
+                    let gy = try zeros(m * rows)
+                    try run { try LinearOp.encode($0, x: gx.view, weight: part, bias: nil, y: gy.view, m: m) }
+                    let expected = (0..<m * rows).map { whole[($0 / rows) * n + first + $0 % rows] }
+                    XCTAssertLessThan(nmse(try read(gy, m * rows), expected), Tolerance.fp16Weights, "\(type) m \(m) rows \(first)..<\(first + rows)")
+                    first += rows
+                }
+            }
+            let alignment = max(4, device.capabilities.minStorageBufferOffsetAlignment)
+            if alignment > type.size {
+                let odd = try LinearWeight(device: device, values: [Float](repeating: 0, count: 3 * 3), rows: 3, cols: 3, type: type)
+                XCTAssertFalse(odd.canSplit(atRow: 1))
+                XCTAssertThrowsError(try odd.rows(1..<3))
+            }
+        }
+    }
+
     /// Profiling records one timing per dispatch with the op's FLOP count.
     func testProfiledDispatchTimings() throws {
         let (m, n, k) = (4, 32, 64)

@@ -64,6 +64,32 @@ final class CommandSequenceTests: XCTestCase {
         XCTAssertEqual(try d.download(buf.view.slice(offset: 400, size: 8), as: Float.self, count: 2), [100, 101])
     }
 
+    /// With device memory that the host cannot map, host-visible buffers still map, a
+    /// recorded copy reads and writes them, and freed ranges are reused.
+    func testHostVisibleBuffersOnAStagingDevice() throws {
+        setenv("FASTVLM_FORCE_STAGING", "1", 1)
+        defer { unsetenv("FASTVLM_FORCE_STAGING") }
+        let d = try Device(validation: true)
+        let input = try d.allocateHostVisible(bytes: 256)
+        let output = try d.allocateHostVisible(bytes: 256)
+        let middle = try d.allocate(bytes: 256)
+        XCTAssertNotNil(input.hostPointer)
+        XCTAssertNil(middle.hostPointer)
+        let inUse = d.bytesInUse
+        let seq = CommandSequence(device: d, label: "host-visible")
+        try seq.copy(from: input.view, to: middle.view)
+        try seq.copy(from: middle.view, to: output.view)
+        for step in 0..<3 {
+            let values = (0..<64).map { Float($0 + step) }
+            try values.withUnsafeBytes { try d.write($0, to: input.view) }
+            try seq.run()
+            XCTAssertEqual(try d.download(output.view, as: Float.self, count: 64), values)
+        }
+        XCTAssertEqual(d.bytesInUse, inUse, "host-visible buffers are not device-heap bytes")
+        let freed = try { try d.allocateHostVisible(bytes: 512).offset }()   // released at once
+        XCTAssertEqual(try d.allocateHostVisible(bytes: 512).offset, freed)
+    }
+
     func testProfilerTraceIsValidJSON() throws {
         let timings = [DispatchTiming(label: "linear", kernel: "linear_tiled_f16", startNs: 0, durationNs: 2000, flops: 4e6, bytes: 1e6),
                        DispatchTiming(label: "linear", kernel: "linear_tiled_f16", startNs: 2000, durationNs: 1000, flops: 4e6, bytes: 1e6),

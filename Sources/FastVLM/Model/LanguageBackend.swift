@@ -15,6 +15,26 @@ public protocol LanguageBackend {
     func lastRow(_ x: Tensor) throws -> Tensor
     /// LM head over [1][H] -> logits [1][vocab].
     func logits(_ x: Tensor, lmHead: [Float], key: String) throws -> Tensor
+
+    /// q, k and v of the same rows. The default runs three `linear`s (keys `key`.q_proj,
+    /// .k_proj, .v_proj); a backend may run one GEMM over the stacked weights.
+    func attentionProjections(_ x: Tensor, q: LinearWeights, k: LinearWeights, v: LinearWeights, key: String) throws -> (q: Tensor, k: Tensor, v: Tensor)
+    /// silu(x Wg^T) * (x Wu^T). The default runs `linear` twice (keys `key`.gate_proj,
+    /// .up_proj) and `multiply`; a backend may fuse them.
+    func gatedProjection(_ x: Tensor, gate: LinearWeights, up: LinearWeights, key: String) throws -> Tensor
+}
+
+extension LanguageBackend {
+    public func attentionProjections(_ x: Tensor, q: LinearWeights, k: LinearWeights, v: LinearWeights, key: String) throws -> (q: Tensor, k: Tensor, v: Tensor) {
+        (try linear(x, q, key: key + ".q_proj", silu: false, residual: nil),
+         try linear(x, k, key: key + ".k_proj", silu: false, residual: nil),
+         try linear(x, v, key: key + ".v_proj", silu: false, residual: nil))
+    }
+
+    public func gatedProjection(_ x: Tensor, gate: LinearWeights, up: LinearWeights, key: String) throws -> Tensor {
+        try multiply(try linear(x, gate, key: key + ".gate_proj", silu: true, residual: nil),
+                     try linear(x, up, key: key + ".up_proj", silu: false, residual: nil))
+    }
 }
 
 public enum Qwen2 {
@@ -25,15 +45,12 @@ public enum Qwen2 {
         for (i, l) in w.layers.enumerated() {
             let key = "layers.\(i)"
             let h = try b.rmsNorm(x, weight: l.inputNorm, key: key + ".input_layernorm")
-            let q = try b.linear(h, l.q, key: key + ".q_proj", silu: false, residual: nil)
-            let k = try b.linear(h, l.k, key: key + ".k_proj", silu: false, residual: nil)
-            let v = try b.linear(h, l.v, key: key + ".v_proj", silu: false, residual: nil)
+            let (q, k, v) = try b.attentionProjections(h, q: l.q, k: l.k, v: l.v, key: key + ".self_attn")
             let attended = try b.attention(q: q, k: k, v: v, layer: i)
             x = try b.linear(attended, l.o, key: key + ".o_proj", silu: false, residual: x)
             let h2 = try b.rmsNorm(x, weight: l.postAttentionNorm, key: key + ".post_attention_layernorm")
-            let gate = try b.linear(h2, l.gate, key: key + ".gate_proj", silu: true, residual: nil)
-            let up = try b.linear(h2, l.up, key: key + ".up_proj", silu: false, residual: nil)
-            x = try b.linear(try b.multiply(gate, up), l.down, key: key + ".down_proj", silu: false, residual: x)
+            let gated = try b.gatedProjection(h2, gate: l.gate, up: l.up, key: key + ".mlp")
+            x = try b.linear(gated, l.down, key: key + ".down_proj", silu: false, residual: x)
         }
         let last = try b.rmsNorm(try b.lastRow(x), weight: w.norm, key: "norm")
         return try b.logits(last, lmHead: w.lmHead, key: "lm_head")

@@ -9,3 +9,14 @@ extension Reference {
     public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
     public static func relu(_ x: Float) -> Float { max(0, x) }
 }
+
+extension Reference {
+    /// silu(x[t][i]) * x[t][width + i] for x [rows][2 * width] (SwiGLUOp).
+    public static func swiGLU(_ x: [Float], rows: Int, width: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * width)
+        for t in 0..<rows {
+            for i in 0..<width { y[t * width + i] = silu(x[t * 2 * width + i]) * x[t * 2 * width + width + i] }
+        }
+        return y
+    }
+}

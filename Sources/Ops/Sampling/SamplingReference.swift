@@ -47,27 +47,37 @@ extension Reference {
     /// Temperature scaling -> top-k -> softmax -> top-p (smallest prefix of the sorted
     /// distribution with cumulative probability >= p, at least one token) -> one draw.
     public static func sample(_ logits: [Float], count: Int? = nil, parameters: SamplingParameters, rng: inout SplitMix64) -> Int {
+        if parameters.isGreedy { return argmax(logits, count: count ?? logits.count) }
+        return sample(logits, count: count, parameters: parameters, uniform: rng.nextUnit())
+    }
+
+    /// The same choice for a given uniform draw in [0, 1) (greedy parameters ignore it).
+    /// Each token's weight exp(l / T - max / T) is fp32; the sums over the sorted order are
+    /// in fp64, so the choice does not depend on how rounding accumulates over a long tail
+    /// (an fp32 running sum over 150k tokens drifts by about 1% and makes tail tokens
+    /// unreachable), and SampleOp's exact fixed-point sums meet it to about 1e-7.
+    public static func sample(_ logits: [Float], count: Int? = nil, parameters: SamplingParameters, uniform: Float) -> Int {
         let n = count ?? logits.count
         if parameters.isGreedy { return argmax(logits, count: n) }
         var order = Array(0..<n).sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
         if parameters.topK > 0 { order = Array(order.prefix(parameters.topK)) }
         let maxLogit = logits[order[0]] / parameters.temperature
-        var probs = order.map { exp(logits[$0] / parameters.temperature - maxLogit) }
-        let total = probs.reduce(0, +)
-        probs = probs.map { $0 / total }
-        var keep = probs.count
+        let weights = order.map { Double(exp(logits[$0] / parameters.temperature - maxLogit)) }
+        let total = weights.reduce(0, +)
+        var keep = weights.count
         if parameters.topP < 1 {
-            var cumulative: Float = 0
-            for (i, p) in probs.enumerated() {
-                cumulative += p
-                if cumulative >= parameters.topP { keep = i + 1; break }
+            let target = Double(parameters.topP) * total
+            var cumulative = 0.0
+            for (i, w) in weights.enumerated() {
+                cumulative += w
+                if cumulative >= target { keep = i + 1; break }
             }
         }
-        let kept = probs.prefix(keep)
-        let r = rng.nextUnit() * kept.reduce(0, +)
-        var acc: Float = 0
-        for (i, p) in kept.enumerated() {
-            acc += p
+        let kept = weights.prefix(keep)
+        let r = Double(uniform) * kept.reduce(0, +)
+        var acc = 0.0
+        for (i, w) in kept.enumerated() {
+            acc += w
             if r < acc { return order[i] }
         }
         return order[keep - 1]

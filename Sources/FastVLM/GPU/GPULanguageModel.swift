@@ -1,0 +1,317 @@
+import Dispatch
+import Foundation
+import Ops
+import VulkanCore
+
+/// Qwen2 on the GPU: weights and a KV cache in device memory, prefill recorded per prompt
+/// shape in chunks of at most `prefillChunk` positions (recent recordings kept for replay),
+/// one decode step recorded once and replayed per token, sampling on the device. Between runs only a small step buffer changes (position,
+/// token, sampling parameters with the uniform draw); per decode token there is one submit
+/// and one 4-byte readback, the chosen id.
+///
+/// The architecture is `Qwen2.forward` (Model/LanguageBackend.swift) run over
+/// GPULanguageRecorder, which records instead of computing. The host draws the uniform with
+/// `SplitMix64.nextUnit()` exactly where `Reference.sample` does (non-greedy only), so a
+/// seed gives the tokens of the CPU pipeline.
+public final class GPULanguageModel {
+    public let device: Device
+    public let config: Qwen2Config
+    public let weightType: StorageType
+    /// Ids sampling may choose: 0 ..< sampleVocabulary.
+    public let sampleVocabulary: Int
+    public let profiling: Bool
+
+    /// Positions the KV cache holds.
+    public var capacity: Int { resources.cache.capacity }
+    /// Tokens in the cache (the position of the next one).
+    public private(set) var length = 0
+    /// Device bytes of the uploaded weights and of the KV cache.
+    public var weightBytes: Int { resources.weights.bytes }
+    public var kvCacheBytes: Int { resources.cache.bytes }
+
+    /// Profiles of the last prefill and of the decode steps since creation or `reset()`
+    /// (per-dispatch GPU times), when profiling.
+    public private(set) var prefillProfile: PhaseProfile?
+    public private(set) var decodeProfile: PhaseProfile?
+    /// Counts of the last prefill (all its chunks), and totals over the decode steps since
+    /// creation or `reset()` (dispatches and barriers as recorded, times the runs; submits as run).
+    public private(set) var prefillStats = SequenceStats()
+    public private(set) var decodeStats = SequenceStats()
+    public private(set) var decodeSteps = 0
+    /// The most positions one prefill run takes; longer prompts run in chunks, which bounds
+    /// the activation memory (the [T][2 * intermediate] gate/up rows must fit one binding).
+    public let prefillChunk: Int
+
+    private var host: Qwen2Weights
+    private let resources: LanguageResources
+    private let embedding: LinearWeight
+    private let promptIDs: DeviceBuffer
+    private var greedyStep: LanguageRecording?
+    private var sampledStep: LanguageRecording?
+    /// Recent prefill recordings, oldest first.
+    private var prefillCache: [(key: PrefillKey, recording: LanguageRecording)] = []
+    private static let prefillCacheSize = 3
+    private var decodeTimings: [DispatchTiming] = []
+    private var decodeSeconds = 0.0
+
+    /// Uploads the weights (fp16 or fp32 storage; fp32 arithmetic) and allocates a KV cache
+    /// of `capacity` positions. Throws a clear error if capacity > config.maxPositions or
+    /// device memory runs out. The host arrays of `weights` are not kept.
+    /// `prefillChunk` defaults to 512 positions, fewer where a binding cannot hold that many
+    /// gate/up rows.
+    public init(device: Device, weights: Qwen2Weights, weightType: StorageType, capacity: Int, sampleVocabulary: Int, profiling: Bool = false,
+                prefillChunk: Int? = nil) throws {
+        let c = weights.config
+        try Self.validate(weights, capacity: capacity, sampleVocabulary: sampleVocabulary)
+        let widest = 4 * max(2 * c.intermediateSize, (c.heads + 2 * c.kvHeads) * c.headDim, c.hiddenSize)
+        let fits = device.capabilities.maxStorageBufferRange / widest
+        guard fits > 0 else { throw GPULanguageModelError("one activation row (\(widest) bytes) exceeds the device's binding limit") }
+        let chunk = max(1, min(prefillChunk ?? 512, fits))
+        self.prefillChunk = chunk
+        self.device = device
+        config = c
+        self.weightType = weightType
+        self.sampleVocabulary = sampleVocabulary
+        self.profiling = profiling
+        host = weights
+        let need = Self.deviceBytes(weights, type: weightType, capacity: capacity)
+        do {
+            let store = LanguageWeightStore(device: device, type: weightType)
+            embedding = try store.matrix("embed_tokens", weights.embedTokens, rows: c.vocabSize, cols: c.hiddenSize)
+            if Self.sameValues(weights.lmHead, weights.embedTokens) { store.alias("lm_head", to: embedding) }
+            resources = LanguageResources(config: c, weights: store,
+                                          cache: try KVCacheBuffers(device: device, config: c, capacity: capacity),
+                                          frequencies: try RoPEOp.frequencyTable(device, headDim: c.headDim, theta: c.ropeTheta),
+                                          step: try StepBuffers(device: device),
+                                          logits: try device.allocate(bytes: c.vocabSize * 4))
+            promptIDs = try device.allocate(bytes: min(capacity, chunk) * 4)
+            // Recording the decode step walks every layer: it uploads all the weights now.
+            greedyStep = try recordDecode(greedy: true)
+        } catch let error as VulkanError {
+            guard case .outOfDeviceMemory = error else { throw error }
+            throw GPULanguageModelError("the language model needs about \(need >> 20) MiB of device memory (\(weightType) weights and a KV cache of \(capacity) positions): \(error)")
+        }
+        host = weights.withoutValues()
+    }
+
+    /// Empties the cache (a new conversation) and the decode statistics.
+    public func reset() {
+        length = 0
+        decodeStats = SequenceStats()
+        decodeSteps = 0
+        decodeTimings = []
+        decodeSeconds = 0
+        decodeProfile = nil
+    }
+
+    /// Embeds the prompt on the GPU (text ids gathered from the table; image rows copied
+    /// from `image`, a device view of [prompt.imageRows][hidden] fp32, e.g. the projector
+    /// output), runs the decoder over all positions, the final norm and LM head at the last
+    /// position only, and samples on the GPU. Continues after what is already in the cache,
+    /// so it also serves later chat turns.
+    public func prefill(_ prompt: SplicedPrompt, image: BufferView?, sampling: SamplingParameters, rng: inout SplitMix64) throws -> Int {
+        let t = prompt.count
+        guard t > 0 else { throw GPULanguageModelError("the prompt is empty") }
+        guard t <= capacity - length else {
+            throw GPULanguageModelError("the prompt has \(t) positions but the KV cache has \(capacity - length) of its \(capacity) free (\(length) in use); reset() or create the model with a larger capacity")
+        }
+        let h = config.hiddenSize
+        var ids: [UInt32] = []
+        ids.reserveCapacity(t)
+        var runs: [ImageRun] = []
+        var imageRows = 0
+        for (position, slot) in prompt.slots.enumerated() {
+            if let id = slot {
+                guard id >= 0, id < config.vocabSize else { throw GPULanguageModelError("token id \(id) at position \(position) is outside the \(config.vocabSize)-row embedding") }
+                ids.append(UInt32(id))
+                continue
+            }
+            ids.append(EmbeddingOp.imageToken)
+            if let last = runs.last, last.position + last.count == position { runs[runs.count - 1].count += 1 } else {
+                runs.append(ImageRun(position: position, row: imageRows, count: 1))
+            }
+            imageRows += 1
+        }
+        var source: BufferView?
+        if imageRows > 0 {
+            guard let image else { throw GPULanguageModelError("the prompt has \(imageRows) image positions but no image rows were given") }
+            guard image.size >= imageRows * h * 4 else {
+                throw GPULanguageModelError("the prompt has \(imageRows) image positions but the image buffer holds \(image.size / (h * 4)) rows of \(h) floats")
+            }
+            source = image
+        }
+        let greedy = sampling.isGreedy
+        let draw = greedy ? 0 : rng.nextUnit()
+        let image = source.map(PrefillKey.ImageSource.init)
+
+        // Chunks of at most prefillChunk positions, each continuing the cache; only the last
+        // one's sample counts (the others run their greedy recording and are overwritten).
+        let startLength = length
+        var timings: [DispatchTiming] = []
+        var total = SequenceStats()
+        var wall = 0.0
+        do {
+            var first = 0
+            while first < t {
+                let end = min(t, first + prefillChunk)
+                let last = end == t
+                let chunkRuns = Self.clip(runs, to: first..<end)
+                let key = PrefillKey(tokens: end - first, runs: chunkRuns, image: chunkRuns.isEmpty ? nil : image, greedy: last ? greedy : true)
+                try Array(ids[first..<end]).withUnsafeBytes { try device.write($0, to: promptIDs.view) }
+                try resources.step.write(position: length, token: 0, sampling: last ? sampling : SamplingParameters(), draw: last ? draw : 0)
+                let recording = try prefillRecording(key, image: source)
+                let (stats, seconds) = try recording.run()
+                length += end - first
+                total.dispatches += stats.dispatches
+                total.barriers += stats.barriers
+                total.copies += stats.copies
+                total.submits += stats.submits
+                wall += seconds
+                if profiling { timings += recording.seq.timings }
+                first = end
+            }
+        } catch {
+            length = startLength
+            throw error
+        }
+        let chosen = try resources.step.readChosen()
+        prefillStats = total
+        if profiling {
+            prefillProfile = PhaseProfile(name: "prefill", timings: timings, stats: total, wallSeconds: wall, readbackBytes: 4)
+        }
+        return chosen
+    }
+
+    /// One decode step for `token`, recorded once and replayed (the position in the step
+    /// buffer): exactly one submit and one 4-byte readback per token.
+    public func decode(_ token: Int, sampling: SamplingParameters, rng: inout SplitMix64) throws -> Int {
+        guard length < capacity else { throw GPULanguageModelError("the KV cache is full (\(capacity) positions); reset() or create the model with a larger capacity") }
+        guard token >= 0, token < config.vocabSize else { throw GPULanguageModelError("token id \(token) is outside the \(config.vocabSize)-row embedding") }
+        let greedy = sampling.isGreedy
+        let draw = greedy ? 0 : rng.nextUnit()
+        try resources.step.write(position: length, token: token, sampling: sampling, draw: draw)
+        let recording = try decodeStep(greedy: greedy)
+        let (stats, wall) = try recording.run()
+        let chosen = try resources.step.readChosen()
+        length += 1
+        decodeSteps += 1
+        decodeStats.dispatches += stats.dispatches
+        decodeStats.barriers += stats.barriers
+        decodeStats.copies += stats.copies
+        decodeStats.submits += stats.submits
+        decodeSeconds += wall
+        if profiling {
+            decodeTimings += recording.seq.timings
+            decodeProfile = PhaseProfile(name: "decode", timings: decodeTimings, stats: decodeStats, wallSeconds: decodeSeconds, readbackBytes: 4 * decodeSteps)
+        }
+        return chosen
+    }
+
+    /// The logits of the last position computed, [vocabSize] (downloads; for --dump and tests).
+    public func lastLogits() throws -> [Float] {
+        try device.download(resources.logits.view, as: Float.self, count: config.vocabSize)
+    }
+
+    // MARK: recording
+
+    /// Image runs inside positions `range`, relative to its start.
+    static func clip(_ runs: [ImageRun], to range: Range<Int>) -> [ImageRun] {
+        runs.compactMap { run in
+            let lo = max(run.position, range.lowerBound), hi = min(run.position + run.count, range.upperBound)
+            return hi > lo ? ImageRun(position: lo - range.lowerBound, row: run.row + lo - run.position, count: hi - lo) : nil
+        }
+    }
+
+    /// The recording for a prefill chunk: replayed when the same shape comes again (the
+    /// same prompt after reset(), the full chunks of a long prompt), else recorded.
+    private func prefillRecording(_ key: PrefillKey, image: BufferView?) throws -> LanguageRecording {
+        if let i = prefillCache.firstIndex(where: { $0.key == key }) { return prefillCache[i].recording }
+        if prefillCache.count >= Self.prefillCacheSize { prefillCache.removeFirst() }
+        let recording = try recordPrefill(key, image: image)
+        prefillCache.append((key, recording))
+        return recording
+    }
+
+    private func decodeStep(greedy: Bool) throws -> LanguageRecording {
+        if greedy, let s = greedyStep { return s }
+        if !greedy, let s = sampledStep { return s }
+        let s = try recordDecode(greedy: greedy)
+        if greedy { greedyStep = s } else { sampledStep = s }
+        return s
+    }
+
+    private func recordDecode(greedy: Bool) throws -> LanguageRecording {
+        let recording = LanguageRecording(device: device, label: greedy ? "decode" : "decode (sampled)", profiling: profiling, arenaChunk: 4 << 20)
+        let x = try recording.arena.tensor([1, config.hiddenSize], .f32)
+        try EmbeddingOp.encode(recording.seq, table: embedding, ids: resources.step.token, out: x.view, tokens: 1)
+        try forwardAndSample(recording, embeddings: x, greedy: greedy)
+        return recording
+    }
+
+    private func recordPrefill(_ key: PrefillKey, image: BufferView?) throws -> LanguageRecording {
+        let (t, h) = (key.tokens, config.hiddenSize)
+        let perToken = 3 * config.intermediateSize + 4 * h + 2 * (config.heads + 2 * config.kvHeads) * config.headDim
+        let recording = LanguageRecording(device: device, label: "prefill \(t)", profiling: profiling, arenaChunk: max(1 << 20, t * perToken * 4))
+        let seq = recording.seq
+        let x = try recording.arena.tensor([t, h], .f32)
+        try EmbeddingOp.encode(seq, table: embedding, ids: promptIDs.view.slice(offset: 0, size: t * 4), out: x.view, tokens: t)
+        if let image {
+            for run in key.runs {
+                try EmbeddingOp.splice(seq, rows: image.slice(offset: run.row * h * 4, size: run.count * h * 4), into: x.view,
+                                       at: run.position, count: run.count, hidden: h)
+            }
+        }
+        try forwardAndSample(recording, embeddings: x, greedy: key.greedy)
+        return recording
+    }
+
+    private func forwardAndSample(_ recording: LanguageRecording, embeddings: GPUTensor, greedy: Bool) throws {
+        let backend = GPULanguageRecorder(seq: recording.seq, arena: recording.arena, resources: resources, positionHint: length)
+        let logits = try Qwen2.forward(host, embeddings: embeddings, on: backend)
+        let step = resources.step
+        if greedy {
+            let scratch = try recording.arena.tensor([ArgmaxOp.scratchBytes(count: sampleVocabulary) / 4], .f32)
+            try ArgmaxOp.encode(recording.seq, logits: logits.view, count: sampleVocabulary, scratch: scratch.view, result: step.chosen)
+        } else {
+            try SampleOp.encode(recording.seq, logits: logits.view, count: sampleVocabulary, parameters: step.sampling, result: step.chosen)
+        }
+    }
+
+    // MARK: checks
+
+    private static func validate(_ w: Qwen2Weights, capacity: Int, sampleVocabulary: Int) throws {
+        let c = w.config
+        guard capacity > 0 else { throw GPULanguageModelError("the KV cache capacity must be positive, not \(capacity)") }
+        guard capacity <= c.maxPositions else {
+            throw GPULanguageModelError("a KV cache of \(capacity) positions exceeds the model's context of \(c.maxPositions) positions")
+        }
+        guard sampleVocabulary > 0, sampleVocabulary <= c.vocabSize else {
+            throw GPULanguageModelError("the sampling vocabulary (\(sampleVocabulary)) must be within the \(c.vocabSize) logits")
+        }
+        guard c.kvHeads > 0, c.heads % c.kvHeads == 0, c.headDim % 2 == 0 else {
+            throw GPULanguageModelError("unsupported attention geometry: \(c.heads) heads, \(c.kvHeads) kv heads, head dim \(c.headDim)")
+        }
+        let table = c.vocabSize * c.hiddenSize
+        guard w.layers.count == c.layers, w.embedTokens.count == table, w.lmHead.count == table, w.norm.count == c.hiddenSize else {
+            throw GPULanguageModelError("the Qwen2 weights do not match their config (\(w.layers.count) of \(c.layers) layers, embedding \(w.embedTokens.count) and LM head \(w.lmHead.count) of \(table) values)")
+        }
+    }
+
+    /// Bytes the weights and the cache take on the device (for the out-of-memory message).
+    private static func deviceBytes(_ w: Qwen2Weights, type: StorageType, capacity: Int) -> Int {
+        let matrices = w.layers.reduce(0) { sum, l in sum + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.weight.count } }
+        let head = sameValues(w.lmHead, w.embedTokens) ? 0 : w.lmHead.count
+        return (matrices + w.embedTokens.count + head) * type.size + 2 * w.config.layers * KVCacheBuffers.layerBytes(config: w.config, capacity: capacity)
+    }
+
+    /// Whether the LM head is the embedding (tied), by storage or by content.
+    static func sameValues(_ a: [Float], _ b: [Float]) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { pa in
+            b.withUnsafeBytes { pb in
+                guard let x = pa.baseAddress, let y = pb.baseAddress else { return true }  // both empty
+                return x == y || memcmp(x, y, pa.count) == 0
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Ops
+import VulkanCore
+
+/// The resources every recording of the decoder shares: weights, KV cache, RoPE table,
+/// step buffers and the logits row.
+struct LanguageResources {
+    let config: Qwen2Config
+    let weights: LanguageWeightStore
+    let cache: KVCacheBuffers
+    let frequencies: DeviceBuffer
+    let step: StepBuffers
+    /// [vocab] fp32: the LM head's output, the input of sampling, what `lastLogits` reads.
+    let logits: DeviceBuffer
+}
+
+/// `LanguageBackend` on the GPU: each call records its kernels into a CommandSequence
+/// instead of computing, so `Qwen2.forward` run once over this backend yields a replayable
+/// prefill (T tokens) or decode step (T = 1). Tensors are [rows][width] fp32 from a
+/// TensorArena whose memory is reused by lifetime; the positions come from the step buffer,
+/// so a recording does not depend on where in the cache it runs.
+final class GPULanguageRecorder: LanguageBackend {
+    typealias Tensor = GPUTensor
+
+    let seq: CommandSequence
+    let arena: TensorArena
+    let r: LanguageResources
+    /// The cache length expected when the recording runs: profiler FLOP counts only.
+    let positionHint: Int
+
+    init(seq: CommandSequence, arena: TensorArena, resources: LanguageResources, positionHint: Int) {
+        self.seq = seq
+        self.arena = arena
+        r = resources
+        self.positionHint = positionHint
+    }
+
+    private var device: Device { seq.device }
+
+    func rmsNorm(_ x: GPUTensor, weight: [Float], key: String) throws -> GPUTensor {
+        let w = try r.weights.vector(key, weight)
+        let y = try arena.tensor(x.shape, .f32)
+        try RowNormOp.encode(seq, .rms, x: x.view, weight: w.view, y: y.view, rows: rows(x), width: width(x), eps: r.config.rmsNormEps)
+        return y
+    }
+
+    func linear(_ x: GPUTensor, _ w: LinearWeights, key: String, silu: Bool, residual: GPUTensor?) throws -> GPUTensor {
+        try apply(try r.weights.linear(key, w), to: x, activation: silu ? .silu : .none, residual: residual, label: key)
+    }
+
+    func multiply(_ a: GPUTensor, _ b: GPUTensor) throws -> GPUTensor {
+        let y = try arena.tensor(a.shape, .f32)
+        try ElementwiseOp.encode(seq, .mul, a: a.view, b: b.view, y: y.view, count: a.count)
+        return y
+    }
+
+    /// One GEMM over the stacked [q; k; v] when q, k and v can be views of its output row
+    /// (decode); three GEMMs over the parts otherwise (prefill, whose attention wants
+    /// separate [T][width] operands).
+    func attentionProjections(_ x: GPUTensor, q: LinearWeights, k: LinearWeights, v: LinearWeights,
+                              key: String) throws -> (q: GPUTensor, k: GPUTensor, v: GPUTensor) {
+        let s = try r.weights.qkv(key + ".qkv", q: q, k: k, v: v)
+        let (qw, kw) = (s.q.weight.rows, s.k.weight.rows)
+        let alignment = max(4, device.capabilities.minStorageBufferOffsetAlignment)
+        if rows(x) == 1, (qw * 4) % alignment == 0, ((qw + kw) * 4) % alignment == 0 {
+            let row = try apply(s.stacked, to: x, label: key + ".qkv_proj")
+            return (part(row, at: 0, width: qw), part(row, at: qw, width: kw), part(row, at: qw + kw, width: s.v.weight.rows))
+        }
+        return (try apply(s.q, to: x, label: key + ".q_proj"), try apply(s.k, to: x, label: key + ".k_proj"),
+                try apply(s.v, to: x, label: key + ".v_proj"))
+    }
+
+    /// One GEMM over the stacked [gate; up] weight, then silu(gate) * up.
+    func gatedProjection(_ x: GPUTensor, gate: LinearWeights, up: LinearWeights, key: String) throws -> GPUTensor {
+        let stacked = try apply(try r.weights.stacked(key + ".gate_up", [gate, up]), to: x, label: key + ".gate_up_proj")
+        let y = try arena.tensor([rows(x), gate.outFeatures], .f32)
+        try SwiGLUOp.encode(seq, x: stacked.view, y: y.view, rows: rows(x), width: gate.outFeatures)
+        return y
+    }
+
+    func attention(q: GPUTensor, k: GPUTensor, v: GPUTensor, layer: Int) throws -> GPUTensor {
+        let c = r.config
+        let t = rows(q)
+        let cache = r.cache.layer(layer)
+        let position = r.step.position
+        try RoPEOp.encode(seq, q: q.view, k: k.view, v: v.view, kCache: cache.k, vCache: cache.v, frequencies: r.frequencies.view,
+                          position: position, tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                          capacity: r.cache.capacity, label: "rope_kv")
+        let out = try arena.tensor([t, c.heads * c.headDim], .f32)
+        let label = "attention"
+        let caps = device.capabilities
+        if DecodeAttentionOp.supports(tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, caps: caps) {
+            let splits = DecodeAttentionOp.defaultSplits(for: caps)
+            let bytes = DecodeAttentionOp.scratchBytes(tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, splits: splits, caps: caps)
+            let scratch = try arena.tensor([bytes / 4], .f32)
+            try DecodeAttentionOp.encode(seq, q: q.view, kCache: cache.k, vCache: cache.v, out: out.view, position: position, scratch: scratch.view,
+                                         tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: r.cache.capacity,
+                                         splits: splits, positionHint: positionHint, label: label)
+        } else {
+            try CausalAttentionOp.encode(seq, q: q.view, kCache: cache.k, vCache: cache.v, out: out.view, position: position, tokens: t,
+                                         heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: r.cache.capacity,
+                                         positionHint: positionHint, label: label)
+        }
+        return out
+    }
+
+    func lastRow(_ x: GPUTensor) throws -> GPUTensor {
+        let (t, w) = (rows(x), width(x))
+        if t == 1 { return x }
+        let y = try arena.tensor([1, w], .f32)
+        try seq.copy(from: x.view.slice(offset: (t - 1) * w * 4, size: w * 4), to: y.view)
+        return y
+    }
+
+    /// Writes the model's logits row (a persistent buffer, not the arena).
+    func logits(_ x: GPUTensor, lmHead: [Float], key: String) throws -> GPUTensor {
+        let head = try r.weights.matrix(key, lmHead, rows: r.config.vocabSize, cols: r.config.hiddenSize)
+        let y = GPUTensor(view: r.logits.view, shape: [1, head.rows], type: .f32)
+        try LinearOp.encode(seq, x: x.view, weight: head, bias: nil, y: y.view, m: rows(x), label: key)
+        return y
+    }
+
+    // MARK: helpers
+
+    private func rows(_ t: GPUTensor) -> Int { t.shape[0] }
+    private func width(_ t: GPUTensor) -> Int { t.shape.count > 1 ? t.shape[1] : 1 }
+
+    /// Labels without the layer number, so the profiler's table sums an op over layers.
+    private func opLabel(_ key: String) -> String {
+        let parts = key.split(separator: ".")
+        return parts.count > 2 && parts[0] == "layers" ? parts.dropFirst(2).joined(separator: ".") : key
+    }
+
+    private func apply(_ l: DeviceLinear, to x: GPUTensor, activation: LinearOp.Activation = .none, residual: GPUTensor? = nil,
+                       label: String) throws -> GPUTensor {
+        let y = try arena.tensor([rows(x), l.weight.rows], .f32)
+        try LinearOp.encode(seq, x: x.view, weight: l.weight, bias: l.bias?.view, y: y.view, m: rows(x), activation: activation,
+                            residual: residual?.view, label: opLabel(label))
+        return y
+    }
+
+    /// Columns first ..< first + width of a one-row tensor, keeping the row's memory alive.
+    private func part(_ row: GPUTensor, at first: Int, width: Int) -> GPUTensor {
+        GPUTensor(view: row.view.slice(offset: first * 4, size: width * 4), shape: [1, width], type: .f32) { withExtendedLifetime(row) {} }
+    }
+}

@@ -1,0 +1,282 @@
+import XCTest
+import Ops
+import VulkanCore
+@testable import FastVLM
+
+/// Qwen2 on the GPU against transformers' goldens and the CPU reference, on both tiny
+/// checkpoints; the image rows are the golden projector output uploaded to the device.
+final class GPULanguageModelTests: GPUModelTestCase {
+    struct Tiny {
+        let model: LoadedModel
+        let prompt: SplicedPrompt
+        let golden: Fixtures.Golden
+        let projected: [Float]
+
+        var language: Qwen2Weights { model.weights.language }
+    }
+
+    func tiny(_ layout: CheckpointLayout) throws -> Tiny {
+        let golden = try Fixtures.golden()
+        let model = try LoadedModel(folder: layout == .apple ? Fixtures.apple : Fixtures.hf)
+        let prompt = layout == .apple
+            ? SplicedPrompt.apple(ids: golden.apple_input_ids, imageTokens: golden.image_tokens)
+            : SplicedPrompt.huggingFace(ids: golden.hf_input_ids, imageTokenID: golden.image_token_id)
+        return Tiny(model: model, prompt: prompt, golden: golden, projected: try Fixtures.npy("projector_out.npy").values)
+    }
+
+    func model(_ t: Tiny, _ type: StorageType, capacity: Int = 64) throws -> GPULanguageModel {
+        try GPULanguageModel(device: device, weights: t.language, weightType: type, capacity: capacity, sampleVocabulary: t.golden.sample_vocab)
+    }
+
+    // MARK: goldens
+
+    func checkGolden(_ layout: CheckpointLayout, _ type: StorageType, tolerance: Float, on other: Device? = nil, prefillChunk: Int? = nil) throws {
+        let device = other ?? self.device!
+        let t = try tiny(layout)
+        let lm = try GPULanguageModel(device: device, weights: t.language, weightType: type, capacity: 64, sampleVocabulary: t.golden.sample_vocab,
+                                      prefillChunk: prefillChunk)
+        let image = try device.upload(t.projected)
+        var rng = SplitMix64(seed: 0)
+        var next = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
+        let logits = try lm.lastLogits()
+        XCTAssertEqual(logits.count, t.language.config.vocabSize)
+        let error = normalisedMaxError(Array(logits.prefix(t.golden.logits_rows)), try Fixtures.npy("logits_last.npy").values)
+        XCTAssertLessThanOrEqual(error, tolerance, "\(layout) \(type) last-position logits")
+        var tokens = [next]
+        while tokens.count < t.golden.greedy_tokens.count {
+            next = try lm.decode(next, sampling: SamplingParameters(), rng: &rng)
+            tokens.append(next)
+        }
+        XCTAssertEqual(tokens, t.golden.greedy_tokens, "\(layout) \(type)")
+        XCTAssertEqual(lm.length, t.prompt.count + tokens.count - 1)
+    }
+
+    func testAppleGoldenFP32() throws { try checkGolden(.apple, .f32, tolerance: 1e-4) }
+    func testAppleGoldenFP16() throws { try checkGolden(.apple, .f16, tolerance: 1e-2) }
+    func testHuggingFaceGoldenFP32() throws { try checkGolden(.huggingFace, .f32, tolerance: 1e-4) }
+    func testHuggingFaceGoldenFP16() throws { try checkGolden(.huggingFace, .f16, tolerance: 1e-2) }
+
+    /// Prompts longer than a chunk run in pieces that continue the cache, with the image
+    /// rows split across chunk boundaries (apple: image positions 14 ..< 18 over chunks of 8
+    /// and 5).
+    func testChunkedPrefill() throws {
+        for chunk in [8, 5] {
+            try checkGolden(.apple, .f32, tolerance: 1e-4, prefillChunk: chunk)
+            try checkGolden(.huggingFace, .f32, tolerance: 1e-4, prefillChunk: chunk)
+        }
+        XCTAssertEqual(GPULanguageModel.clip([ImageRun(position: 14, row: 0, count: 4)], to: 8..<16), [ImageRun(position: 6, row: 0, count: 2)])
+        XCTAssertEqual(GPULanguageModel.clip([ImageRun(position: 14, row: 0, count: 4)], to: 16..<24), [ImageRun(position: 0, row: 2, count: 2)])
+        XCTAssertEqual(GPULanguageModel.clip([ImageRun(position: 14, row: 0, count: 4)], to: 0..<8), [])
+    }
+
+    /// A device whose memory the host cannot map (discrete GPUs): weights go up through
+    /// staging, the step buffers sit in host-visible memory.
+    func testGoldenOnAStagingDevice() throws {
+        setenv("FASTVLM_FORCE_STAGING", "1", 1)
+        defer { unsetenv("FASTVLM_FORCE_STAGING") }
+        let staging = try Device(validation: true)
+        XCTAssertFalse(staging.deviceMemoryIsHostVisible)
+        try checkGolden(.apple, .f16, tolerance: 1e-2, on: staging)
+    }
+
+    // MARK: sampling
+
+    /// The CPU pipeline's generation loop (Pipeline/Generation.swift) on the reference backend.
+    func cpuTokens(_ t: Tiny, sampling: SamplingParameters, count: Int) throws -> [Int] {
+        let w = t.language
+        let h = w.config.hiddenSize
+        let backend = CPULanguageBackend(config: w.config)
+        var rng = SplitMix64(seed: sampling.seed)
+        var logits = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h), on: backend).values
+        var tokens: [Int] = []
+        while tokens.count < count {
+            let next = Reference.sample(logits, count: t.golden.sample_vocab, parameters: sampling, rng: &rng)
+            tokens.append(next)
+            logits = try Qwen2.forward(w, embeddings: HostRows(values: Array(w.embedTokens[next * h..<(next + 1) * h]), rows: 1, width: h), on: backend).values
+        }
+        return tokens
+    }
+
+    func gpuTokens(_ lm: GPULanguageModel, _ t: Tiny, image: BufferView, sampling: SamplingParameters, count: Int) throws -> [Int] {
+        var rng = SplitMix64(seed: sampling.seed)
+        var tokens = [try lm.prefill(t.prompt, image: image, sampling: sampling, rng: &rng)]
+        while tokens.count < count { tokens.append(try lm.decode(tokens[tokens.count - 1], sampling: sampling, rng: &rng)) }
+        return tokens
+    }
+
+    func testSeededSamplingMatchesTheCPUPipeline() throws {
+        for layout in [CheckpointLayout.apple, .huggingFace] {
+            let t = try tiny(layout)
+            let lm = try model(t, .f32)
+            let image = try device.upload(t.projected)
+            for seed: UInt64 in [1, 42] {
+                let sampling = SamplingParameters(temperature: 0.8, topK: 20, topP: 0.9, seed: seed)
+                lm.reset()
+                let gpu = try gpuTokens(lm, t, image: image.view, sampling: sampling, count: 16)
+                XCTAssertEqual(gpu, try cpuTokens(t, sampling: sampling, count: 16), "\(layout) seed \(seed)")
+                XCTAssertTrue(gpu.allSatisfy { $0 < t.golden.sample_vocab })
+            }
+        }
+    }
+
+    /// Greedy and sampled steps interleave (two decode recordings over one cache).
+    func testSwitchingBetweenGreedyAndSampling() throws {
+        let t = try tiny(.apple)
+        let lm = try model(t, .f32)
+        let image = try device.upload(t.projected)
+        let sampled = SamplingParameters(temperature: 1.1, topK: 0, topP: 0.95, seed: 3)
+        var rng = SplitMix64(seed: 3)
+        var next = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
+        XCTAssertEqual(next, t.golden.greedy_tokens[0])
+        next = try lm.decode(next, sampling: SamplingParameters(), rng: &rng)
+        XCTAssertEqual(next, t.golden.greedy_tokens[1])
+        // The reference draws the uniform from a copy of the generator the model uses.
+        let fed = next
+        var peek = rng
+        let expected = Reference.sample(try cpuLogitsAfter(t, tokens: [t.golden.greedy_tokens[0], fed]), count: t.golden.sample_vocab,
+                                        parameters: sampled, rng: &peek)
+        next = try lm.decode(fed, sampling: sampled, rng: &rng)
+        XCTAssertEqual(next, expected)
+        XCTAssertEqual(rng.state, peek.state, "one uniform drawn per sampled token")
+    }
+
+    /// Logits after the prompt and `tokens` fed one by one, on the CPU.
+    func cpuLogitsAfter(_ t: Tiny, tokens: [Int]) throws -> [Float] {
+        let w = t.language
+        let h = w.config.hiddenSize
+        let backend = CPULanguageBackend(config: w.config)
+        var logits = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h), on: backend).values
+        for id in tokens {
+            logits = try Qwen2.forward(w, embeddings: HostRows(values: Array(w.embedTokens[id * h..<(id + 1) * h]), rows: 1, width: h), on: backend).values
+        }
+        return logits
+    }
+
+    // MARK: chat turns, replay, reset
+
+    /// A second prefill continues after the first turn and its decoded tokens (a chat turn),
+    /// and matches the CPU backend fed the same sequence.
+    func testLaterTurnContinuesTheCache() throws {
+        let t = try tiny(.huggingFace)
+        let lm = try model(t, .f32)
+        let image = try device.upload(t.projected)
+        var rng = SplitMix64(seed: 0)
+        var next = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
+        var fed: [Int] = []
+        for _ in 0..<3 {
+            fed.append(next)
+            next = try lm.decode(next, sampling: SamplingParameters(), rng: &rng)
+        }
+        let turn = SplicedPrompt(slots: [444, 198, 443, 357, 198, 319, 262])   // text only, no image rows
+        let lengthBefore = lm.length
+        _ = try lm.prefill(turn, image: nil, sampling: SamplingParameters(), rng: &rng)
+        XCTAssertEqual(lm.length, lengthBefore + turn.count)
+
+        let w = t.language
+        let h = w.config.hiddenSize
+        let backend = CPULanguageBackend(config: w.config)
+        _ = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h), on: backend)
+        for id in fed { _ = try Qwen2.forward(w, embeddings: HostRows(values: Array(w.embedTokens[id * h..<(id + 1) * h]), rows: 1, width: h), on: backend) }
+        let expected = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(turn, image: []), rows: turn.count, width: h), on: backend).values
+        XCTAssertLessThanOrEqual(normalisedMaxError(try lm.lastLogits(), expected), 1e-4)
+    }
+
+    /// reset() empties the cache: the same prompt again (its recording replayed) gives the
+    /// same logits and token.
+    func testResetAndReplayedPrefill() throws {
+        let t = try tiny(.apple)
+        let lm = try model(t, .f32)
+        let image = try device.upload(t.projected)
+        var rng = SplitMix64(seed: 0)
+        let first = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
+        let logits = try lm.lastLogits()
+        _ = try lm.decode(first, sampling: SamplingParameters(), rng: &rng)
+        lm.reset()
+        XCTAssertEqual(lm.length, 0)
+        XCTAssertEqual(try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng), first)
+        XCTAssertEqual(try lm.lastLogits(), logits)
+    }
+
+    /// One submit per decode token; the recording is not rebuilt per token.
+    func testDecodeReplaysOneSubmitPerToken() throws {
+        let t = try tiny(.apple)
+        let lm = try GPULanguageModel(device: device, weights: t.language, weightType: .f16, capacity: 64,
+                                      sampleVocabulary: t.golden.sample_vocab, profiling: true)
+        let image = try device.upload(t.projected)
+        var rng = SplitMix64(seed: 0)
+        var next = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
+        let steps = 5
+        for _ in 0..<steps { next = try lm.decode(next, sampling: SamplingParameters(), rng: &rng) }
+        XCTAssertEqual(lm.decodeSteps, steps)
+        XCTAssertEqual(lm.decodeStats.submits, steps, "one submit per token")
+        XCTAssertEqual(lm.decodeStats.dispatches % steps, 0)
+        let perToken = lm.decodeStats.dispatches / steps
+        // Per layer: norm, qkv, rope+append, attention (2), o_proj, norm, gate_up, swiglu, down.
+        XCTAssertLessThanOrEqual(perToken, t.language.config.layers * 10 + 8)
+        let profile = try XCTUnwrap(lm.decodeProfile)
+        XCTAssertEqual(profile.readbackBytes, 4 * steps)
+        XCTAssertEqual(profile.timings.count, lm.decodeStats.dispatches)
+        XCTAssertEqual(try XCTUnwrap(lm.prefillProfile).stats.submits, 1)
+    }
+
+    /// An LM head that is not the embedding (7B; checkpoints storing a different lm_head)
+    /// is uploaded on its own and used.
+    func testUntiedLMHead() throws {
+        let t = try tiny(.apple)
+        var w = t.language
+        w.lmHead = w.lmHead.enumerated().map { i, v in v * 1.5 + Float(i % 7) * 0.01 }
+        let lm = try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 64, sampleVocabulary: t.golden.sample_vocab)
+        let image = try device.upload(t.projected)
+        var rng = SplitMix64(seed: 0)
+        _ = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
+        let h = w.config.hiddenSize
+        let expected = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h),
+                                         on: CPULanguageBackend(config: w.config)).values
+        XCTAssertLessThanOrEqual(normalisedMaxError(try lm.lastLogits(), expected), 1e-4)
+        XCTAssertGreaterThan(lm.weightBytes, (try model(t, .f32)).weightBytes, "the head is stored separately")
+    }
+
+    // MARK: errors
+
+    func testCapacityErrors() throws {
+        let t = try tiny(.apple)
+        let w = t.language
+        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: w.config.maxPositions + 1,
+                                                  sampleVocabulary: t.golden.sample_vocab)) { error in
+            XCTAssertTrue("\(error)".contains("\(w.config.maxPositions)"), "\(error)")
+        }
+        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 0, sampleVocabulary: t.golden.sample_vocab))
+        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 8, sampleVocabulary: w.config.vocabSize + 1))
+
+        let small = t.prompt.count - 1
+        let lm = try model(t, .f32, capacity: small)
+        let image = try device.upload(t.projected)
+        var rng = SplitMix64(seed: 0)
+        XCTAssertThrowsError(try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)) { error in
+            XCTAssertTrue("\(error)".contains("\(t.prompt.count) positions") && "\(error)".contains("\(small)"), "\(error)")
+        }
+        XCTAssertEqual(lm.length, 0)
+
+        // Exactly full, then one decode step too many.
+        let fits = try model(t, .f32, capacity: t.prompt.count)
+        let first = try fits.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
+        XCTAssertThrowsError(try fits.decode(first, sampling: SamplingParameters(), rng: &rng)) { error in
+            XCTAssertTrue("\(error)".contains("full"), "\(error)")
+        }
+    }
+
+    func testBadInputsAreErrors() throws {
+        let t = try tiny(.apple)
+        let lm = try model(t, .f32)
+        var rng = SplitMix64(seed: 0)
+        XCTAssertThrowsError(try lm.prefill(t.prompt, image: nil, sampling: SamplingParameters(), rng: &rng)) { error in
+            XCTAssertTrue("\(error)".contains("image"), "\(error)")
+        }
+        let short = try device.upload([Float](repeating: 0, count: t.language.config.hiddenSize))
+        XCTAssertThrowsError(try lm.prefill(t.prompt, image: short.view, sampling: SamplingParameters(), rng: &rng))
+        XCTAssertThrowsError(try lm.prefill(SplicedPrompt(slots: [1, t.language.config.vocabSize]), image: nil, sampling: SamplingParameters(), rng: &rng))
+        XCTAssertThrowsError(try lm.prefill(SplicedPrompt(slots: []), image: nil, sampling: SamplingParameters(), rng: &rng))
+        XCTAssertThrowsError(try lm.decode(-1, sampling: SamplingParameters(), rng: &rng))
+        XCTAssertEqual(lm.length, 0)
+    }
+}

@@ -1,0 +1,27 @@
+import XCTest
+import VulkanCore
+
+/// Base class for model tests on the GPU: one device with validation layers per process,
+/// and any validation message during a test fails it (as OpsTests' GPUTestCase).
+class GPUModelTestCase: XCTestCase {
+    nonisolated(unsafe) private static var sharedDevice: Device?
+    nonisolated(unsafe) private static var sharedError: Error?
+
+    var device: Device!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        if Self.sharedDevice == nil && Self.sharedError == nil {
+            do { Self.sharedDevice = try Device(validation: true) } catch { Self.sharedError = error }
+        }
+        if let error = Self.sharedError { throw error }
+        device = Self.sharedDevice
+        _ = ValidationLog.drain()
+    }
+
+    override func tearDownWithError() throws {
+        let messages = ValidationLog.drain()
+        XCTAssertTrue(messages.isEmpty, "Vulkan validation messages:\n" + messages.joined(separator: "\n"))
+        try super.tearDownWithError()
+    }
+}
