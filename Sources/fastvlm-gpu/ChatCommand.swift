@@ -18,9 +18,14 @@ struct ChatCommand: ParsableCommand {
     @OptionGroup var runtime: RuntimeArguments
     @OptionGroup var generation: GenerationArguments
 
+    @Option(help: "Positions the conversation may use (the KV cache is allocated for them; default 4096, at most the model's context).")
+    var context: Int?
+
     func run() throws {
         let folder = try ModelArgument.folder(model)
-        let pipeline = try FastVLMPipeline(folder: folder, runtime: runtime.runtime()) { step in
+        var options = runtime.runtime()
+        options.contextTokens = context
+        let pipeline = try FastVLMPipeline(folder: folder, runtime: options) { step in
             FileHandle.standardError.write(Data("loading: \(step)\n".utf8))
         }
         var request = generation.request(prompt: "")

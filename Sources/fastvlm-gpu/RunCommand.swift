@@ -129,7 +129,7 @@ struct RunCommand: ParsableCommand {
     /// Loads the model (with a progress line on stderr) and runs one request.
     static func generate(_ options: ModelRunOptions, profiling: Bool, streaming: Bool) throws -> GenerationResult {
         let folder = try options.modelFolder
-        let pipeline = try FastVLMPipeline(folder: folder, runtime: options.runtime.runtime(profiling: profiling)) { step in
+        let pipeline = try FastVLMPipeline(folder: folder, runtime: options.runtime.runtime(profiling: profiling), sizedFor: options.request) { step in
             if streaming && isatty(2) != 0 { FileHandle.standardError.write(Data("\u{1B}[2K\rloading: \(step)...".utf8)) }
         }
         if streaming { FileHandle.standardError.write(Data(((isatty(2) != 0 ? "\u{1B}[2K\r" : "") + String(format: "loaded in %.2fs\n", pipeline.loadSeconds)).utf8)) }

@@ -13,8 +13,10 @@ public struct RuntimeOptions: Sendable {
     public var profiling = false
     /// Vulkan device index (nil: FASTVLM_DEVICE, else the best device).
     public var deviceIndex: Int?
-    /// KV-cache positions to allocate (nil: the model's context).
+    /// KV-cache positions to allocate (nil: what the request the pipeline is sized for needs,
+    /// else `defaultContext`, both capped at the model's context).
     public var contextTokens: Int?
+    public static let defaultContext = 4096
 
     public init() {}
 }
@@ -33,8 +35,15 @@ public final class FastVLMPipeline {
     let encoder: GPUVisionEncoder?
     let language: LanguageSession
 
-    /// - Parameter progress: told what is loading (for a progress line).
-    public init(folder: URL, runtime: RuntimeOptions = RuntimeOptions(), progress: (String) -> Void = { _ in }) throws {
+    /// KV-cache positions (the longest conversation this pipeline can hold).
+    public let contextTokens: Int
+
+    /// - Parameters:
+    ///   - sizedFor: a request whose prompt plus --max-tokens sizes the KV cache (one-shot runs);
+    ///     without it the cache holds `runtime.contextTokens` or `RuntimeOptions.defaultContext`.
+    ///   - progress: told what is loading (for a progress line).
+    public init(folder: URL, runtime: RuntimeOptions = RuntimeOptions(), sizedFor request: GenerationRequest? = nil,
+                progress: (String) -> Void = { _ in }) throws {
         let start = now()
         progress("reading weights")
         let model = try LoadedModel(folder: folder)
@@ -47,6 +56,16 @@ public final class FastVLMPipeline {
         sampleVocabulary = vocab
         stopTokens = Set(model.config.eosTokenIDs + ["<|im_end|>", "<|endoftext|>"].compactMap { tokenizer.id(of: $0) })
         let w = model.weights
+        let maxPositions = w.language.config.maxPositions
+        if let request {
+            let needed = try Self.splice(request, model: model, tokenizer: tokenizer).count + request.maxTokens
+            guard needed <= maxPositions else {
+                throw CheckpointError("the prompt plus --max-tokens \(request.maxTokens) needs \(needed) positions; the model's context is \(maxPositions)")
+            }
+            contextTokens = runtime.contextTokens.map { max($0, needed) } ?? needed
+        } else {
+            contextTokens = min(runtime.contextTokens ?? RuntimeOptions.defaultContext, maxPositions)
+        }
         switch runtime.backend {
         case .cpu:
             device = nil
@@ -59,36 +78,38 @@ public final class FastVLMPipeline {
             progress("uploading the vision encoder to \(device.capabilities.name)")
             encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType, profiling: runtime.profiling)
             progress("uploading the language model")
-            language = try GPULanguageSession.make(device: device, weights: w.language, runtime: runtime, sampleVocabulary: vocab)
+            language = try GPULanguageSession(device: device, weights: w.language, runtime: runtime, capacity: contextTokens, sampleVocabulary: vocab)
         }
         loadSeconds = seconds(since: start)
     }
 
+    /// The first turn's prompt: the chat template with the image rows spliced in.
     public func promptIDs(_ request: GenerationRequest) throws -> SplicedPrompt {
+        let prompt = try Self.splice(request, model: model, tokenizer: tokenizer)
+        try checkContext(prompt.count, maxTokens: request.maxTokens,
+                         what: "the prompt (\(prompt.count) tokens incl. \(model.weights.vision.tokenCount) image tokens)")
+        return prompt
+    }
+
+    static func splice(_ request: GenerationRequest, model: LoadedModel, tokenizer: Tokenizer) throws -> SplicedPrompt {
         guard !request.prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw CheckpointError("the prompt is empty")
         }
         let chat = ChatPrompt(system: request.system, user: request.prompt)
         let tokens = model.weights.vision.tokenCount
-        let prompt: SplicedPrompt
         switch model.config.layout {
         case .apple:
-            prompt = .apple(ids: chat.appleIDs(tokenizer), imageTokens: tokens)
+            return .apple(ids: chat.appleIDs(tokenizer), imageTokens: tokens)
         case .huggingFace:
             let id = model.config.imageTokenID ?? tokenizer.id(of: ChatPrompt.imagePlaceholder) ?? -1
-            prompt = .huggingFace(ids: chat.huggingFaceIDs(tokenizer, imageTokenID: id, imageTokens: tokens), imageTokenID: id)
+            return .huggingFace(ids: chat.huggingFaceIDs(tokenizer, imageTokenID: id, imageTokens: tokens), imageTokenID: id)
         }
-        try checkContext(prompt.count, maxTokens: request.maxTokens, what: "the prompt (\(prompt.count) tokens incl. \(tokens) image tokens)")
-        return prompt
     }
-
-    /// Positions the context (and the KV cache) can hold.
-    public var contextTokens: Int { runtime.contextTokens.map { min($0, model.weights.language.config.maxPositions) } ?? model.weights.language.config.maxPositions }
 
     func checkContext(_ tokens: Int, maxTokens: Int, what: String) throws {
         let used = language.length
         guard used + tokens + maxTokens <= contextTokens else {
-            throw CheckpointError("\(what) plus --max-tokens \(maxTokens)\(used > 0 ? " after the \(used) tokens already in the conversation" : "") exceeds the context of \(contextTokens) tokens")
+            throw CheckpointError("\(what) plus --max-tokens \(maxTokens)\(used > 0 ? " after the \(used) tokens already in the conversation" : "") exceeds the context of \(contextTokens) tokens\(contextTokens < model.weights.language.config.maxPositions ? " this session allocated (--context raises it, up to the model's \(model.weights.language.config.maxPositions))" : "")")
         }
     }
 

@@ -1,10 +1,38 @@
 import Ops
 import VulkanCore
 
-/// The language half of the GPU pipeline. Until the GPU decoder lands this is the CPU
-/// reference decoder fed with the GPU projector's rows.
-enum GPULanguageSession {
-    static func make(device: Device, weights: Qwen2Weights, runtime: RuntimeOptions, sampleVocabulary: Int) throws -> LanguageSession {
-        CPULanguageSession(weights: weights, sampleVocabulary: sampleVocabulary)
+/// The GPU decoder (GPULanguageModel) behind `LanguageSession`.
+final class GPULanguageSession: LanguageSession {
+    let model: GPULanguageModel
+    /// Image rows given on the host (not the GPU pipeline's usual case) are uploaded here.
+    private var uploaded: DeviceBuffer?
+
+    init(device: Device, weights: Qwen2Weights, runtime: RuntimeOptions, capacity: Int, sampleVocabulary: Int) throws {
+        model = try GPULanguageModel(device: device, weights: weights, weightType: runtime.weightType, capacity: capacity,
+                                     sampleVocabulary: sampleVocabulary, profiling: runtime.profiling)
     }
+
+    var length: Int { model.length }
+    func reset() { model.reset() }
+
+    func prefill(_ prompt: SplicedPrompt, image: ImageRows?, sampling: SamplingParameters, rng: inout SplitMix64) throws -> Int {
+        var rows: BufferView?
+        switch image {
+        case .device(let view, _): rows = view
+        case .host(let values):
+            let buffer = try model.device.upload(values)
+            uploaded = buffer
+            rows = buffer.view
+        case nil: rows = nil
+        }
+        return try model.prefill(prompt, image: rows, sampling: sampling, rng: &rng)
+    }
+
+    func decode(_ token: Int, sampling: SamplingParameters, rng: inout SplitMix64) throws -> Int {
+        try model.decode(token, sampling: sampling, rng: &rng)
+    }
+
+    func lastLogits() throws -> [Float] { try model.lastLogits() }
+
+    var profiles: [PhaseProfile] { [model.prefillProfile, model.decodeProfile].compactMap { $0 } }
 }

@@ -69,10 +69,9 @@ public enum ModelBenchmark {
         let config = w.language.config
         let n = w.vision.tokenCount
         let promptCount = settings.textTokens + n
-        var contextRuntime = runtime
-        contextRuntime.contextTokens = promptCount + settings.decodeTokens + 1
         let vocab = config.vocabSize
-        let language = try GPULanguageSession.make(device: device, weights: w.language, runtime: contextRuntime, sampleVocabulary: vocab)
+        let language = try GPULanguageSession(device: device, weights: w.language, runtime: runtime,
+                                              capacity: promptCount + settings.decodeTokens + 1, sampleVocabulary: vocab)
 
         // A prompt shaped like the chat template's: a few text tokens, the image rows, the question.
         var ids = LinearBenchmark.values(settings.textTokens, seed: 5).map { Int(abs($0) * Float(vocab - 1)) }
