@@ -41,7 +41,7 @@ struct ChatCommand: ParsableCommand {
             }
             do {
                 let result = try session.ask(line) { FileHandle.standardOutput.write(Data($0.utf8)) }
-                print()
+                FileHandle.standardOutput.write(Data("\n".utf8))
                 let t = result.timings
                 FileHandle.standardError.write(Data(String(format: "[%d prompt tokens, TTFT %.3fs, %d tokens at %.2f tok/s, %d in context]\n",
                                                            result.promptTokens, t.ttft, result.tokenIDs.count, t.decodeTokensPerSecond, session.length).utf8))

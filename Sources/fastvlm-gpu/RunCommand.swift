@@ -136,7 +136,7 @@ struct RunCommand: ParsableCommand {
         let result = try pipeline.generate(options.request) { text in
             if streaming { FileHandle.standardOutput.write(Data(text.utf8)) }
         }
-        if streaming { print() }
+        if streaming { FileHandle.standardOutput.write(Data("\n".utf8)) }
         return result
     }
 
