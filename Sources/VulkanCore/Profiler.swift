@@ -10,6 +10,16 @@ public struct DispatchTiming: Sendable {
     public let bytes: Double
 }
 
+extension Array where Element == DispatchTiming {
+    /// Appends the timings of a later run (whose times start at its own zero) after the ones
+    /// already here, so several replays of one phase lie one after another in a trace.
+    public mutating func appendRun(_ run: [DispatchTiming]) {
+        let offset = isEmpty ? 0 : (map { $0.startNs + $0.durationNs }.max() ?? 0) + 1000
+        self += run.map { DispatchTiming(label: $0.label, kernel: $0.kernel, startNs: $0.startNs + offset, durationNs: $0.durationNs,
+                                         flops: $0.flops, bytes: $0.bytes) }
+    }
+}
+
 /// Per-kernel totals over a set of timings.
 public struct KernelSummary: Sendable {
     public let label: String

@@ -167,7 +167,7 @@ public final class GPULanguageModel {
                 total.copies += stats.copies
                 total.submits += stats.submits
                 wall += seconds
-                if profiling { timings += recording.seq.timings }
+                if profiling { timings.appendRun(recording.seq.timings) }
                 first = end
             }
         } catch {
@@ -201,7 +201,7 @@ public final class GPULanguageModel {
         decodeStats.submits += stats.submits
         decodeSeconds += wall
         if profiling {
-            decodeTimings += recording.seq.timings
+            decodeTimings.appendRun(recording.seq.timings)
             decodeProfile = PhaseProfile(name: "decode", timings: decodeTimings, stats: decodeStats, wallSeconds: decodeSeconds, readbackBytes: 4 * decodeSteps)
         }
         return chosen
