@@ -8,13 +8,11 @@
 // arguments (a reaches thousands of radians), so the shader reduces a modulo pi/2 in
 // extended precision itself and evaluates short polynomials on [-pi/4, pi/4].
 //
-// rope:           q and k rotated in place.
-// rope_kv:        q rotated in place; rotated k and the v rows written to cache rows p0 + t.
-// kv_cache_write: k and v rows copied to cache rows p0 + t (no rotation).
+// rope:    q and k rotated in place.
+// rope_kv: q rotated in place; rotated k and the v rows written to cache rows p0 + t.
 // Grid-stride over T x (work items per token); one item = one rotated pair or one copied value.
-// variant: rope ROPE
-// variant: rope_kv ROPE KV
-// variant: kv_cache_write KV
+// variant: rope
+// variant: rope_kv KV
 
 layout(local_size_x_id = 0) in;
 
@@ -68,16 +66,9 @@ void main() {
     uint p0 = pos[0];
     uint hd = pc.headDim, half_ = hd / 2;
     uint qWidth = pc.heads * hd, kvWidth = pc.kvHeads * hd;
-#ifdef ROPE
     uint rotations = (pc.heads + pc.kvHeads) * half_;
-#else
-    uint rotations = 0;
-#endif
 #ifdef KV
-    uint copies = kvWidth;       // v values (rope_kv), or k then v values (kv_cache_write)
-#ifndef ROPE
-    copies = 2 * kvWidth;
-#endif
+    uint copies = kvWidth;       // the v values
 #else
     uint copies = 0;
 #endif
@@ -89,7 +80,6 @@ void main() {
 #ifdef KV
         bool fits = p < pc.capacity;
 #endif
-#ifdef ROPE
         if (w < pc.heads * half_) {
             uint base = t * qWidth + (w / half_) * hd, j = w % half_;
             vec2 r = rotate(q[base + j], q[base + j + half_], p, j);
@@ -113,17 +103,9 @@ void main() {
 #endif
             continue;
         }
-#endif
 #ifdef KV
         uint e = w - rotations;
-#ifdef ROPE
         if (fits) vCache[p * kvWidth + e] = v[t * kvWidth + e];
-#else
-        if (fits) {
-            if (e < kvWidth) kCache[p * kvWidth + e] = k[t * kvWidth + e];
-            else vCache[p * kvWidth + e - kvWidth] = v[t * kvWidth + e - kvWidth];
-        }
-#endif
 #endif
     }
 }

@@ -25,7 +25,7 @@ public struct PhaseProfile: Sendable {
         lines.append(String(format: "== %@: GPU %.2f ms, wall %.2f ms, %d dispatches, %d barriers, %d submits, %d bytes read back",
                             name as NSString, gpuNs / 1e6, wallSeconds * 1e3, stats.dispatches, stats.barriers, stats.submits, readbackBytes))
         lines.append(pad("op", 34) + pad("count", 7) + pad("total ms", 10) + pad("mean us", 10) + pad("GFLOP/s", 9) + pad("GB/s", 8) + "share")
-        for s in Profile.summarize(timings).prefix(limit) {
+        for s in Profile.summarize(timings).prefix(max(0, limit)) {
             lines.append(pad(s.label, 34) + pad("\(s.count)", 7) + pad(String(format: "%.3f", s.totalNs / 1e6), 10)
                          + pad(String(format: "%.1f", s.meanUs), 10) + pad(s.flops > 0 ? String(format: "%.2f", s.gflops) : "-", 9)
                          + pad(s.bytes > 0 ? String(format: "%.2f", s.gbps) : "-", 8) + String(format: "%5.1f%%", 100 * s.totalNs / total))

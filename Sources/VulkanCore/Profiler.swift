@@ -8,6 +8,15 @@ public struct DispatchTiming: Sendable {
     public let durationNs: Double
     public let flops: Double
     public let bytes: Double
+
+    public init(label: String, kernel: String, startNs: Double, durationNs: Double, flops: Double, bytes: Double) {
+        self.label = label
+        self.kernel = kernel
+        self.startNs = startNs
+        self.durationNs = durationNs
+        self.flops = flops
+        self.bytes = bytes
+    }
 }
 
 extension Array where Element == DispatchTiming {

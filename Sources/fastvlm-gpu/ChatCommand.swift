@@ -21,7 +21,13 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "Positions the conversation may use (the KV cache is allocated for them; default 4096, at most the model's context).")
     var context: Int?
 
+    func validate() throws {
+        if let context { guard context >= 1 else { throw ValidationError("--context must be at least 1") } }
+    }
+
     func run() throws {
+        let imageURL = URL(fileURLWithPath: image)
+        _ = try ImageFile.load(imageURL)   // a bad image fails now, not after loading the model
         let folder = try ModelArgument.folder(model)
         var options = runtime.runtime()
         options.contextTokens = context
@@ -29,8 +35,7 @@ struct ChatCommand: ParsableCommand {
             FileHandle.standardError.write(Data("loading: \(step)\n".utf8))
         }
         var request = generation.request(prompt: "")
-        request.image = URL(fileURLWithPath: image)
-        _ = try ImageFile.load(request.image!)   // a bad image fails now, not after the first question
+        request.image = imageURL
         var session = ChatSession(pipeline: pipeline, image: request)
         while true {
             FileHandle.standardError.write(Data("> ".utf8))

@@ -23,6 +23,8 @@ struct ProfileCommand: ParsableCommand {
     var top = 25
 
     func validate() throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
         guard options.runtime.backend == .gpu else { throw ValidationError("profile times GPU kernels; it needs --backend gpu") }
     }
 

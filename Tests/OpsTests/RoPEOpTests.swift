@@ -71,21 +71,4 @@ final class RoPEOpTests: GPUTestCase {
             XCTAssertLessThan(nmse(try read(gq, q.count), eq), Tolerance.fp32, "p0 = \(p0)")
         }
     }
-
-    func testKVCacheWrite() throws {
-        for (t, p0, width, capacity) in [(1, 0, 4, 1), (3, 5, 128, 8), (70, 10, 96, 100), (4, 6, 8, 8)] {
-            let k = randomValues(t * width, seed: UInt64(t + width)), v = randomValues(t * width, seed: UInt64(p0 + width))
-            let sentinel: Float = 3.5
-            let (gk, gv, pos) = (try buffer(k), try buffer(v), try device.upload([UInt32(p0)]))
-            let (kc, vc) = (try buffer([Float](repeating: sentinel, count: capacity * width)), try buffer([Float](repeating: sentinel, count: capacity * width)))
-            try run { try KVCacheWriteOp.encode($0, k: gk.view, v: gv.view, kCache: kc.view, vCache: vc.view, position: pos.view, tokens: t, width: width, capacity: capacity) }
-            // Rows past the capacity are dropped (the last case writes 2 of its 4 rows).
-            let stored = max(0, min(t, capacity - p0))
-            var ek = [Float](repeating: sentinel, count: capacity * width), ev = ek
-            ek.replaceSubrange(p0 * width..<(p0 + stored) * width, with: k[0..<stored * width])
-            ev.replaceSubrange(p0 * width..<(p0 + stored) * width, with: v[0..<stored * width])
-            XCTAssertEqual(try read(kc, capacity * width), ek, "k cache T=\(t) p0=\(p0) width=\(width)")
-            XCTAssertEqual(try read(vc, capacity * width), ev, "v cache T=\(t) p0=\(p0) width=\(width)")
-        }
-    }
 }

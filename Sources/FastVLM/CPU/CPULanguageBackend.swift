@@ -33,6 +33,17 @@ public final class CPULanguageBackend: LanguageBackend {
         length = 0
     }
 
+    /// Keeps the first `n` positions of the cache.
+    public func truncate(to n: Int) throws {
+        guard n >= 0, n <= length else { throw CheckpointError("cannot truncate a cache of \(length) positions to \(n)") }
+        let width = config.kvHeads * config.headDim
+        for l in keys.indices {
+            keys[l] = Array(keys[l].prefix(n * width))
+            values[l] = Array(values[l].prefix(n * width))
+        }
+        length = n
+    }
+
     public func rmsNorm(_ x: HostRows, weight: [Float], key: String) throws -> HostRows {
         HostRows(values: Reference.rmsNorm(x.values, rows: x.rows, width: x.width, weight: weight, eps: config.rmsNormEps), rows: x.rows, width: x.width)
     }

@@ -167,7 +167,7 @@ public final class GPULanguageModel {
                 total.copies += stats.copies
                 total.submits += stats.submits
                 wall += seconds
-                if profiling { timings.appendRun(recording.seq.timings) }
+                if profiling { timings.appendRun(attentionCounted(recording.seq.timings, tokens: end - first, start: length - (end - first))) }
                 first = end
             }
         } catch {
@@ -180,6 +180,12 @@ public final class GPULanguageModel {
             prefillProfile = PhaseProfile(name: "prefill", timings: timings, stats: total, wallSeconds: wall, readbackBytes: 4)
         }
         return chosen
+    }
+
+    /// Keeps the first `n` positions of the cache (the rows past them are simply overwritten later).
+    public func truncate(to n: Int) throws {
+        guard n >= 0, n <= length else { throw GPULanguageModelError("cannot truncate a cache of \(length) positions to \(n)") }
+        length = n
     }
 
     /// One decode step for `token`, recorded once and replayed (the position in the step
@@ -201,7 +207,7 @@ public final class GPULanguageModel {
         decodeStats.submits += stats.submits
         decodeSeconds += wall
         if profiling {
-            decodeTimings.appendRun(recording.seq.timings)
+            decodeTimings.appendRun(attentionCounted(recording.seq.timings, tokens: 1, start: length - 1))
             decodeProfile = PhaseProfile(name: "decode", timings: decodeTimings, stats: decodeStats, wallSeconds: decodeSeconds, readbackBytes: 4 * decodeSteps)
         }
         return chosen
@@ -213,6 +219,21 @@ public final class GPULanguageModel {
     }
 
     // MARK: recording
+
+    /// Attention dispatches are recorded with the work of an empty cache (the recording
+    /// replays at many positions); for the profile this scales their FLOPs by the
+    /// (query, key) pairs at the run's real position `start` and adds the fp32 K and V rows
+    /// of the `start` earlier positions to their bytes.
+    func attentionCounted(_ timings: [DispatchTiming], tokens t: Int, start p0: Int) -> [DispatchTiming] {
+        let pairs = Double(t) * Double(p0) + Double(t) * Double(t + 1) / 2
+        let flopScale = pairs / (Double(t) * Double(t + 1) / 2)
+        let earlierBytes = Double(p0 * config.kvHeads * config.headDim * 8)
+        return timings.map { d in
+            guard d.kernel == "decode_attention_split" || d.kernel == "flash_attention_causal" else { return d }
+            return DispatchTiming(label: d.label, kernel: d.kernel, startNs: d.startNs, durationNs: d.durationNs,
+                                  flops: d.flops * flopScale, bytes: d.bytes + earlierBytes)
+        }
+    }
 
     /// Image runs inside positions `range`, relative to its start.
     static func clip(_ runs: [ImageRun], to range: Range<Int>) -> [ImageRun] {
@@ -266,7 +287,7 @@ public final class GPULanguageModel {
     }
 
     private func forwardAndSample(_ recording: LanguageRecording, embeddings: GPUTensor, greedy: Bool) throws {
-        let backend = GPULanguageRecorder(seq: recording.seq, arena: recording.arena, resources: resources, positionHint: length)
+        let backend = GPULanguageRecorder(seq: recording.seq, arena: recording.arena, resources: resources)
         let logits = try Qwen2.forward(host, embeddings: embeddings, on: backend)
         let step = resources.step
         if greedy {
@@ -279,11 +300,17 @@ public final class GPULanguageModel {
 
     // MARK: checks
 
+    static let maxRoPEPositions = 51_000
+
     private static func validate(_ w: Qwen2Weights, capacity: Int, sampleVocabulary: Int) throws {
         let c = w.config
         guard capacity > 0 else { throw GPULanguageModelError("the KV cache capacity must be positive, not \(capacity)") }
         guard capacity <= c.maxPositions else {
             throw GPULanguageModelError("a KV cache of \(capacity) positions exceeds the model's context of \(c.maxPositions) positions")
+        }
+        // rope.comp reduces angles (position x inv_freq, inv_freq[0] = 1) exactly below 2^15 * pi/2.
+        guard capacity <= maxRoPEPositions else {
+            throw GPULanguageModelError("a KV cache of \(capacity) positions is beyond the \(maxRoPEPositions) the GPU RoPE kernel computes exactly")
         }
         guard sampleVocabulary > 0, sampleVocabulary <= c.vocabSize else {
             throw GPULanguageModelError("the sampling vocabulary (\(sampleVocabulary)) must be within the \(c.vocabSize) logits")

@@ -24,14 +24,10 @@ final class GPULanguageRecorder: LanguageBackend {
     let seq: CommandSequence
     let arena: TensorArena
     let r: LanguageResources
-    /// The cache length expected when the recording runs: profiler FLOP counts only.
-    let positionHint: Int
-
-    init(seq: CommandSequence, arena: TensorArena, resources: LanguageResources, positionHint: Int) {
+    init(seq: CommandSequence, arena: TensorArena, resources: LanguageResources) {
         self.seq = seq
         self.arena = arena
         r = resources
-        self.positionHint = positionHint
     }
 
     private var device: Device { seq.device }
@@ -86,6 +82,8 @@ final class GPULanguageRecorder: LanguageBackend {
                           position: position, tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
                           capacity: r.cache.capacity, label: "rope_kv")
         let out = try arena.tensor([t, c.heads * c.headDim], .f32)
+        // Recorded as if the cache were empty (a recording replays at many positions);
+        // GPULanguageModel rescales these counts to each run's real position for the profile.
         let label = "attention"
         let caps = device.capabilities
         if DecodeAttentionOp.supports(tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, caps: caps) {
@@ -94,11 +92,11 @@ final class GPULanguageRecorder: LanguageBackend {
             let scratch = try arena.tensor([bytes / 4], .f32)
             try DecodeAttentionOp.encode(seq, q: q.view, kCache: cache.k, vCache: cache.v, out: out.view, position: position, scratch: scratch.view,
                                          tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: r.cache.capacity,
-                                         splits: splits, positionHint: positionHint, label: label)
+                                         splits: splits, label: label)
         } else {
             try CausalAttentionOp.encode(seq, q: q.view, kCache: cache.k, vCache: cache.v, out: out.view, position: position, tokens: t,
                                          heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: r.cache.capacity,
-                                         positionHint: positionHint, label: label)
+                                         label: label)
         }
         return out
     }

@@ -7,8 +7,9 @@ public final class ChatSession {
     public let pipeline: FastVLMPipeline
     public let image: GenerationRequest
     private var rng: SplitMix64
-    /// Tokens the last answer sampled but the cache has not seen: its stop token, or its
-    /// last token plus `<|im_end|>` when it ran out of --max-tokens.
+    /// Tokens that close the last answer as the chat template does: `<|im_end|>` (in place of
+    /// whatever stop token ended it), preceded by its last token when it ran out of
+    /// --max-tokens (sampled, never fed to the cache).
     private var carry: [Int] = []
     private var turns = 0
 
@@ -24,7 +25,18 @@ public final class ChatSession {
     public var length: Int { pipeline.language.length }
 
     /// - Parameter maxTokens: this turn's limit (default: the session's).
+    /// A turn that fails (say, it does not fit the context) leaves the conversation as it was.
     public func ask(_ question: String, maxTokens: Int? = nil, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+        let before = length
+        do {
+            return try turn(question, maxTokens: maxTokens, onText: onText)
+        } catch {
+            try? pipeline.language.truncate(to: turns == 0 ? 0 : before)
+            throw error
+        }
+    }
+
+    private func turn(_ question: String, maxTokens: Int?, onText: (String) -> Void) throws -> GenerationResult {
         var request = image
         request.prompt = question
         if let maxTokens { request.maxTokens = maxTokens }
@@ -55,9 +67,9 @@ public final class ChatSession {
             promptCount = ids.count
         }
         t.ttft = t.preprocess + t.vision + t.projector + t.prefill
-        turns += 1
         let (generated, stop) = try p.decode(from: first, maxTokens: request.maxTokens, sampling: request.sampling, rng: &rng, timings: &t, onText: onText)
-        carry = stop.map { [$0] } ?? (generated.suffix(1) + p.tokenizer.encode("<|im_end|>"))
+        carry = (stop == nil ? Array(generated.suffix(1)) : []) + p.tokenizer.encode("<|im_end|>")
+        turns += 1
         t.peakDeviceBytes = p.device?.peakBytesInUse ?? 0
         let text = p.tokenizer.decode(generated, skipSpecialTokens: true).trimmingCharacters(in: .whitespacesAndNewlines)
         return GenerationResult(text: text, tokenIDs: generated, promptTokens: promptCount, timings: t, profiles: p.profiles)

@@ -14,6 +14,7 @@ final class GPULanguageSession: LanguageSession {
 
     var length: Int { model.length }
     func reset() { model.reset() }
+    func truncate(to length: Int) throws { try model.truncate(to: length) }
 
     func prefill(_ prompt: SplicedPrompt, image: ImageRows?, sampling: SamplingParameters, rng: inout SplitMix64) throws -> Int {
         var rows: BufferView?

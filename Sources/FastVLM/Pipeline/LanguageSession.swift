@@ -20,6 +20,8 @@ enum ImageRows {
 protocol LanguageSession: AnyObject {
     var length: Int { get }
     func reset()
+    /// Forgets every position from `length` on (a failed chat turn is rolled back this way).
+    func truncate(to length: Int) throws
     func prefill(_ prompt: SplicedPrompt, image: ImageRows?, sampling: SamplingParameters, rng: inout SplitMix64) throws -> Int
     func decode(_ token: Int, sampling: SamplingParameters, rng: inout SplitMix64) throws -> Int
     func lastLogits() throws -> [Float]
@@ -42,6 +44,7 @@ final class CPULanguageSession: LanguageSession {
     var length: Int { backend.length }
     var profiles: [PhaseProfile] { [] }
     func reset() { backend.reset() }
+    func truncate(to length: Int) throws { try backend.truncate(to: length) }
 
     func prefill(_ prompt: SplicedPrompt, image: ImageRows?, sampling: SamplingParameters, rng: inout SplitMix64) throws -> Int {
         let rows = try weights.embed(prompt, image: try image?.hostValues() ?? [])

@@ -4,7 +4,7 @@ import VulkanCore
 /// q [T][heads * hd] for the tokens at positions p0 ..< p0 + T, with p0 = the uint at
 /// `position` (read on the device, so a recorded sequence can be replayed at another
 /// position); caches [capacity][kvHeads * hd] whose rows 0 ..< p0 + T are filled (this
-/// step's rows written by RoPEOp / KVCacheWriteOp). Query head h uses kv head
+/// step's rows written by RoPEOp). Query head h uses kv head
 /// h / (heads / kvHeads); scale 1 / sqrt(hd); key position <= query position; softmax in
 /// fp32. out [T][heads * hd]. For a few tokens over a long cache DecodeAttentionOp
 /// spreads the keys over more workgroups.

@@ -57,7 +57,7 @@ public enum SqueezeExciteOp {
         let shader = weight.type == .f16 ? ShaderLibrary.se_fc_f16 : ShaderLibrary.se_fc_f32
         let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 16, specialization: [UInt32(fcLocal)])
         let (n, k) = (weight.rows, weight.cols)
-        try seq.dispatch(pipeline, [.read(input), .read(weight.buffer.view), .read(bias ?? input), .write(output)],
+        try seq.dispatch(pipeline, [.read(input), .read(weight.rowSlice(first: 0, count: weight.rows)), .read(bias ?? input), .write(output)],
                          push: [UInt32(n), UInt32(k), bias == nil ? 0 : 1, activation], groups: Grid.rows(n), label: label,
                          flops: Double(2 * n * k), bytes: Double(weight.byteCount + (k + 2 * n) * 4))
     }
