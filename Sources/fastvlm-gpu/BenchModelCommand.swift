@@ -82,9 +82,10 @@ struct BenchModelCommand: ParsableCommand {
             lines.append(pad(f.name, 38) + pad(f.unit, 10) + pad(String(format: "%.2f", f.best), 12) + String(format: "%.2f", f.median))
         }
         lines.append(String(format: "encoder: %.1f GFLOP in %d dispatches, %d submits", r.encoderGFLOP, r.encoderDispatches, r.encoderSubmits))
-        lines.append(String(format: "baseline GEMM 256x4864x896: %.2f GFLOP/s -> encoder at %.2f of it", r.baselineGEMMGFLOPs, r.encoderFractionOfGEMM))
-        lines.append(String(format: "baseline GEMV 1x4864x896: %.2f GB/s -> decode at %.2f of it (%.0f MB of weights per token)",
-                            r.baselineGEMVGBps, r.decodeFractionOfGEMV, r.decodeWeightBytes / 1e6))
+        let shape = { (s: [Int]) in s.map(String.init).joined(separator: "x") }
+        lines.append("baseline GEMM \(shape(r.baselineGEMMShape)): " + String(format: "%.2f GFLOP/s -> encoder at %.2f of it", r.baselineGEMMGFLOPs, r.encoderFractionOfGEMM))
+        lines.append("baseline GEMV \(shape(r.baselineGEMVShape)) (the LM head): "
+                     + String(format: "%.2f GB/s -> decode at %.2f of it (%.0f MB of weights per token)", r.baselineGEMVGBps, r.decodeFractionOfGEMV, r.decodeWeightBytes / 1e6))
         lines.append(String(format: "peak device memory: %.1f MiB", Double(r.peakDeviceBytes) / 1048576))
         return lines.joined(separator: "\n")
     }

@@ -128,7 +128,7 @@ final class SyntheticModelTests: XCTestCase {
         XCTAssertEqual(inside, 0.66, accuracy: 0.03)
         XCTAssertEqual(values, SyntheticRandom.values(300_000, mean: 0.25, std: 0.5, seed: 9))
         XCTAssertNotEqual(values, SyntheticRandom.values(300_000, mean: 0.25, std: 0.5, seed: 10))
-        let pixels = SyntheticModel.fastVLM0_5B.pixels()
+        let pixels = SyntheticPrompt.pixels(size: SyntheticModel.fastVLM0_5B.imageSize)
         XCTAssertEqual(pixels.count, 3 * 1024 * 1024)
         XCTAssertGreaterThanOrEqual(pixels.min() ?? -1, 0)
         XCTAssertLessThanOrEqual(pixels.max() ?? 2, 1)

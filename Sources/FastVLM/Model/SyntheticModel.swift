@@ -43,9 +43,6 @@ public enum SyntheticModel: String, CaseIterable, Sendable {
     /// 0.5B and 1.5B use the embedding as the LM head; 7B has its own.
     public var tiedEmbeddings: Bool { self != .fastVLM7B }
 
-    /// `<|im_end|>` and `<|endoftext|>`.
-    public var stopTokenIDs: [Int] { [151_645, 151_643] }
-
     /// Parameters held in memory (tied LM head counted once), computed without allocating.
     public var parameterCount: Int {
         var tensors = SyntheticTensors.counting()

@@ -27,6 +27,11 @@ public enum SyntheticPrompt {
         let ids: [Int?] = head + Array(repeating: nil, count: imageTokens) + afterImage + words + tail
         return SplicedPrompt(slots: ids)
     }
+
+    /// Pixel values [3][size][size] in [0, 1], the same for a given seed.
+    public static func pixels(size: Int, seed: UInt64 = 0) -> [Float] {
+        SyntheticRandom.values(3 * size * size, mean: 0.5, std: 0.14, seed: SyntheticRandom.derive(seed, 0x5049_5845_4C53))
+    }
 }
 
 extension SyntheticModel {
@@ -37,10 +42,5 @@ extension SyntheticModel {
             throw SyntheticModelError.invalidPrompt("\(prompt.count) positions exceed the \(text.maxPositions)-token context of \(name)")
         }
         return prompt
-    }
-
-    /// Pixel values [3][S][S] in [0, 1], the same for a given seed.
-    public func pixels(seed: UInt64 = 0) -> [Float] {
-        SyntheticRandom.values(3 * imageSize * imageSize, mean: 0.5, std: 0.14, seed: SyntheticRandom.derive(seed, 0x5049_5845_4C53))
     }
 }

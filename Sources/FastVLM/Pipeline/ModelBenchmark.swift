@@ -36,6 +36,8 @@ public enum ModelBenchmark {
         public var encoderDispatches: Int
         public var encoderSubmits: Int
         public var decodeWeightBytes: Double
+        public var baselineGEMMShape: [Int]
+        public var baselineGEMVShape: [Int]
         public var baselineGEMMGFLOPs: Double
         public var baselineGEMVGBps: Double
         public var encoderFractionOfGEMM: Double
@@ -46,7 +48,8 @@ public enum ModelBenchmark {
             case model, device, weights, figures, repetitions
             case imageSize = "image_size", promptTokens = "prompt_tokens", decodeTokens = "decode_tokens"
             case encoderGFLOP = "encoder_gflop", encoderDispatches = "encoder_dispatches", encoderSubmits = "encoder_submits"
-            case decodeWeightBytes = "decode_weight_bytes", baselineGEMMGFLOPs = "baseline_gemm_gflops", baselineGEMVGBps = "baseline_gemv_gbps"
+            case decodeWeightBytes = "decode_weight_bytes", baselineGEMMShape = "baseline_gemm_shape", baselineGEMVShape = "baseline_gemv_shape"
+            case baselineGEMMGFLOPs = "baseline_gemm_gflops", baselineGEMVGBps = "baseline_gemv_gbps"
             case encoderFractionOfGEMM = "encoder_fraction_of_gemm", decodeFractionOfGEMV = "decode_fraction_of_gemv"
             case peakDeviceBytes = "peak_device_bytes"
         }
@@ -68,18 +71,16 @@ public enum ModelBenchmark {
         let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType)
         let config = w.language.config
         let n = w.vision.tokenCount
-        let promptCount = settings.textTokens + n
+        let promptCount = max(settings.textTokens, SyntheticPrompt.frameTokens) + n
         let vocab = config.vocabSize
         let language = try GPULanguageSession(device: device, weights: w.language, runtime: runtime,
                                               capacity: promptCount + settings.decodeTokens + 1, sampleVocabulary: vocab)
 
-        // A prompt shaped like the chat template's: a few text tokens, the image rows, the question.
-        var ids = LinearBenchmark.values(settings.textTokens, seed: 5).map { Int(abs($0) * Float(vocab - 1)) }
-        let head = min(ids.count, 5)
-        let prompt = SplicedPrompt(slots: ids.prefix(head).map { Optional($0) } + Array(repeating: nil, count: n) + ids.dropFirst(head).map { Optional($0) })
-        ids.removeAll()
+        // The spec's reference chat prompt (real Qwen2 ids; folded into smaller vocabularies).
+        let chat = try SyntheticPrompt.chat(textTokens: max(settings.textTokens, SyntheticPrompt.frameTokens), imageTokens: n)
+        let prompt = SplicedPrompt(slots: chat.slots.map { $0.map { $0 % vocab } })
         let s = w.vision.imageSize
-        let pixels = LinearBenchmark.values(3 * s * s, seed: 9, scale: 2)
+        let pixels = SyntheticPrompt.pixels(size: s)
         let greedy = SamplingParameters()
 
         var vision: [Double] = [], projector: [Double] = [], prefill: [Double] = [], decode: [Double] = []
@@ -101,11 +102,14 @@ public enum ModelBenchmark {
             }
         }
 
+        // Baselines at this model's shapes: the MLP's up-projection as a 256-row GEMM, and the
+        // LM head as a GEMV (larger than any cache, so it streams from memory as decode does).
         progress("baselines")
-        let gemm = try LinearBenchmark.measure(device, m: 256, n: 4864, k: 896, weights: runtime.weightType, repeats: 3,
-                                               x: LinearBenchmark.values(256 * 896, seed: 1), w: LinearBenchmark.values(4864 * 896, seed: 2, scale: 0.05))
-        let gemv = try LinearBenchmark.measure(device, m: 1, n: 4864, k: 896, weights: runtime.weightType, repeats: 20,
-                                               x: LinearBenchmark.values(896, seed: 1), w: LinearBenchmark.values(4864 * 896, seed: 2, scale: 0.05))
+        let (h, inter) = (config.hiddenSize, config.intermediateSize)
+        let gemm = try LinearBenchmark.measure(device, m: 256, n: inter, k: h, weights: runtime.weightType, repeats: 3,
+                                               x: LinearBenchmark.values(256 * h, seed: 1), w: LinearBenchmark.values(inter * h, seed: 2, scale: 0.05))
+        let gemv = try LinearBenchmark.measure(device, m: 1, n: config.vocabSize, k: h, weights: runtime.weightType, repeats: 5,
+                                               x: LinearBenchmark.values(h, seed: 1), w: LinearBenchmark.values(config.vocabSize * h, seed: 2, scale: 0.05))
 
         func figure(_ name: String, _ unit: String, _ values: [Double], scale: Double = 1) -> Figure {
             let sorted = values.map { $0 * scale }.sorted()
@@ -133,7 +137,8 @@ public enum ModelBenchmark {
         return Report(model: name, device: caps.name, weights: runtime.weightType.rawValue, imageSize: s, promptTokens: promptCount,
                       decodeTokens: settings.decodeTokens, repetitions: settings.repetitions, figures: figures,
                       encoderGFLOP: flops / 1e9, encoderDispatches: stats.dispatches, encoderSubmits: stats.submits,
-                      decodeWeightBytes: weightBytes, baselineGEMMGFLOPs: gemm.gflops, baselineGEMVGBps: gemv.gbps,
+                      decodeWeightBytes: weightBytes, baselineGEMMShape: [256, inter, h], baselineGEMVShape: [1, config.vocabSize, h],
+                      baselineGEMMGFLOPs: gemm.gflops, baselineGEMVGBps: gemv.gbps,
                       encoderFractionOfGEMM: flops / max(visionMedian, 1e-12) / 1e9 / gemm.gflops,
                       decodeFractionOfGEMV: weightBytes / max(decodeMedian, 1e-12) / 1e9 / gemv.gbps,
                       peakDeviceBytes: device.peakBytesInUse)
