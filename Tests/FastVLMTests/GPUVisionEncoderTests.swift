@@ -4,14 +4,10 @@ import VulkanCore
 @testable import FastVLM
 
 /// The GPU encoder + projector against the CPU reference and transformers' goldens.
-final class GPUVisionEncoderTests: XCTestCase {
-    override func setUp() { _ = ValidationLog.drain() }
-    override func tearDown() { TestDevice.assertNoValidationMessages() }
-
+final class GPUVisionEncoderTests: GPUModelTestCase {
     /// fp32 weights: only summation order differs (1e-4); fp16 weights round every GEMM and
     /// dense-conv weight to 11 bits, which dominates the error (1e-2).
     func check(_ folder: URL, weights: StorageType) throws {
-        let device = try TestDevice.shared()
         let model = try LoadedModel(folder: folder)
         let pixels = try Fixtures.npy("pixel_values.npy").values
         let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector, weightType: weights)
@@ -53,7 +49,7 @@ final class GPUVisionEncoderTests: XCTestCase {
         let s = model.config.imageSize
         let cpu = try FastViTHD.forward(vision, pixels: HostMap(values: pixels, channels: 3, height: s, width: s), on: CPUVisionBackend())
         let expected = projector.forwardCPU(cpu.values, count: cpu.height)
-        let encoder = try GPUVisionEncoder(device: try TestDevice.shared(), vision: vision, projector: projector, weightType: .f16)
+        let encoder = try GPUVisionEncoder(device: device, vision: vision, projector: projector, weightType: .f16)
         try encoder.encode(pixels: pixels)
         try encoder.project()
         let error = normalisedMaxError(try encoder.downloadProjected(), expected)
@@ -63,7 +59,7 @@ final class GPUVisionEncoderTests: XCTestCase {
 
     func testWrongPixelCountIsAnError() throws {
         let model = try LoadedModel(folder: Fixtures.apple)
-        let encoder = try GPUVisionEncoder(device: try TestDevice.shared(), vision: model.weights.vision, projector: model.weights.projector, weightType: .f16)
+        let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector, weightType: .f16)
         XCTAssertThrowsError(try encoder.encode(pixels: [1, 2, 3]))
     }
 }
