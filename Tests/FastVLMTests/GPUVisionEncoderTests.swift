@@ -57,6 +57,22 @@ final class GPUVisionEncoderTests: GPUModelTestCase {
         XCTAssertLessThanOrEqual(error, 1e-2)
     }
 
+    /// The full 1024x1024 input on a narrow tower (widths 8..128, every stage): the large
+    /// early maps, strided grids and the 1024- and 256-token attention that the 128x128
+    /// fixtures never reach, GPU against the CPU reference.
+    func testFullResolutionNarrowTower() throws {
+        let geometry = try FastViTHDGeometry(imageSize: 1024, stemWidth: 8, depths: [1, 1, 1, 1, 1], firstAttentionStage: 3, mlpRatio: 2, seWidth: 8)
+        let text = Qwen2Config(hiddenSize: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, intermediateSize: 32,
+                               vocabSize: 16, realVocabSize: 16, ropeTheta: 1e6, rmsNormEps: 1e-6, maxPositions: 64)
+        let w = SyntheticWeights.build(vision: geometry, text: text, tiedEmbeddings: true, seed: 21)
+        let pixels = SyntheticPrompt.pixels(size: 1024, seed: 2)
+        let cpu = try FastViTHD.forward(w.vision, pixels: HostMap(values: pixels, channels: 3, height: 1024, width: 1024), on: CPUVisionBackend())
+        let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: .f32)
+        try encoder.encode(pixels: pixels)
+        XCTAssertEqual(encoder.tokenCount, 256)
+        XCTAssertLessThanOrEqual(normalisedMaxError(try encoder.downloadFeatures(), cpu.values), 1e-4)
+    }
+
     func testWrongPixelCountIsAnError() throws {
         let model = try LoadedModel(folder: Fixtures.apple)
         let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector, weightType: .f16)
