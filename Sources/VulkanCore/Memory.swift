@@ -29,7 +29,19 @@ final class MemoryBlock {
         var alloc = VkMemoryAllocateInfo()
         alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
         alloc.allocationSize = req.size
-        alloc.memoryTypeIndex = memoryType
+        // The preferred type must be one this buffer accepts (drivers commonly accept all for
+        // storage buffers, but the spec does not promise it); else the first acceptable one
+        // with the same host visibility.
+        let types = device.capabilities.memoryTypes
+        let allowed = { (i: Int) in req.memoryTypeBits & (1 << UInt32(i)) != 0 }
+        let fits = { (i: Int) in !hostVisible || (types[i].flags.contains("host_visible") && types[i].flags.contains("host_coherent")) }
+        guard let chosen = allowed(Int(memoryType)) ? Int(memoryType)
+                : types.indices.first(where: { allowed($0) && fits($0) && (hostVisible || types[$0].flags.contains("device_local")) })
+                ?? types.indices.first(where: { allowed($0) && fits($0) }) else {
+            fn.destroyBuffer(device.handle, buf, nil)
+            throw VulkanError.missingFeature("a \(hostVisible ? "host-visible" : "device") memory type that storage buffers accept (allowed types: 0x\(String(req.memoryTypeBits, radix: 16)))")
+        }
+        alloc.memoryTypeIndex = UInt32(chosen)
         var mem: VkDeviceMemory?
         let r = fn.allocateMemory(device.handle, &alloc, nil, &mem)
         guard r == VK_SUCCESS, let mem else {
