@@ -156,7 +156,7 @@ public final class GPULanguageModel {
                 let end = min(t, first + prefillChunk)
                 let last = end == t
                 let chunkRuns = Self.clip(runs, to: first..<end)
-                let key = PrefillKey(tokens: end - first, runs: chunkRuns, image: chunkRuns.isEmpty ? nil : image, greedy: last ? greedy : true)
+                let key = PrefillKey(tokens: end - first, runs: chunkRuns, image: chunkRuns.isEmpty ? nil : image, greedy: last ? greedy : true, last: last)
                 try Array(ids[first..<end]).withUnsafeBytes { try device.write($0, to: promptIDs.view) }
                 try resources.step.write(position: length, token: 0, sampling: last ? sampling : SamplingParameters(), draw: last ? draw : 0)
                 let recording = try prefillRecording(key, image: source)
@@ -282,7 +282,11 @@ public final class GPULanguageModel {
                                        at: run.position, count: run.count, hidden: h)
             }
         }
-        try forwardAndSample(recording, embeddings: x, greedy: key.greedy)
+        if key.last {
+            try forwardAndSample(recording, embeddings: x, greedy: key.greedy)
+        } else {
+            _ = try Qwen2.forward(host, embeddings: x, on: GPULanguageRecorder(seq: seq, arena: recording.arena, resources: resources), logits: false)
+        }
         return recording
     }
 

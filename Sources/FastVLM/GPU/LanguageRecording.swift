@@ -39,6 +39,8 @@ struct PrefillKey: Equatable {
     let runs: [ImageRun]
     let image: ImageSource?
     let greedy: Bool
+    /// The prompt's last chunk: only it computes logits and samples.
+    let last: Bool
 
     struct ImageSource: Equatable {
         let buffer: ObjectIdentifier

@@ -40,7 +40,9 @@ extension LanguageBackend {
 public enum Qwen2 {
     /// Runs the decoder over `x` ([T][H], positions continuing the cache) and returns the
     /// logits of the last position.
-    public static func forward<B: LanguageBackend>(_ w: Qwen2Weights, embeddings x: B.Tensor, on b: B) throws -> B.Tensor {
+    /// With `logits: false` it stops after the layers (filling the KV cache) and returns the
+    /// hidden rows: a prefill chunk that is not the prompt's last needs no LM head.
+    public static func forward<B: LanguageBackend>(_ w: Qwen2Weights, embeddings x: B.Tensor, on b: B, logits: Bool = true) throws -> B.Tensor {
         var x = x
         for (i, l) in w.layers.enumerated() {
             let key = "layers.\(i)"
@@ -52,6 +54,7 @@ public enum Qwen2 {
             let gated = try b.gatedProjection(h2, gate: l.gate, up: l.up, key: key + ".mlp")
             x = try b.linear(gated, l.down, key: key + ".down_proj", silu: false, residual: x)
         }
+        guard logits else { return x }
         let last = try b.rmsNorm(try b.lastRow(x), weight: w.norm, key: "norm")
         return try b.logits(last, lmHead: w.lmHead, key: "lm_head")
     }
