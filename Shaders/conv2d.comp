@@ -15,11 +15,15 @@
 // large block, because there every buffer load is a per-lane scalar loop and dominates.
 // Lanes vary over output-channel groups first, so neighbouring lanes store neighbouring
 // 16-byte chunks of the same pixel.
+// The _a16 variants store x and y as fp16 (one scalar load per input value either way).
 // variant: conv2d_f32 WEIGHT_F32
 // variant: conv2d_f16 WEIGHT_F16
+// variant: conv2d_f32_a16 WEIGHT_F32 ACT_F16
+// variant: conv2d_f16_a16 WEIGHT_F16 ACT_F16
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
+#include "activation_type.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int K = 3;    // kernel side (odd)
@@ -30,7 +34,7 @@ layout(constant_id = 5) const int OG = 1;   // groups of 4 output channels per i
 const int SPAN = (PX - 1) * S + K;
 const int ROWS = (PY - 1) * S + K;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X { ACT_T x[]; };
 #ifdef WEIGHT_F16
 // fp16 pairs in 32-bit words: unpackHalf2x16 needs no 16-bit storage feature.
 layout(std430, binding = 1) readonly buffer W { uvec2 w[]; };
@@ -40,7 +44,7 @@ layout(std430, binding = 1) readonly buffer W { vec4 w[]; };
 vec4 load_w(uint i) { return w[i]; }
 #endif
 layout(std430, binding = 2) readonly buffer B { vec4 bias[]; };   // padded like the weights
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
 // groups: padded C_out / 4 (vec4 groups per pixel, a multiple of 2).
 layout(push_constant) uniform Push {
     uint h; uint w; uint cin; uint oh; uint ow; uint cout; uint groups; uint hasBias; uint gelu;
@@ -80,7 +84,7 @@ void main() {
                 [[unroll]] for (int t = 0; t < SPAN; ++t) {
                     int ix = ix0 + t;
                     row[t] = 0.0;
-                    if (ix >= 0 && ix < int(pc.w)) row[t] = x[(rowBase + uint(ix)) * pc.cin + c];
+                    if (ix >= 0 && ix < int(pc.w)) row[t] = float(x[(rowBase + uint(ix)) * pc.cin + c]);
                 }
                 // Output row py reads this input row with tap row ky = r - py*S (resolved at compile time).
                 [[unroll]] for (int py = 0; py < PY; ++py) {
@@ -112,10 +116,10 @@ void main() {
                     vec4 v = acc[(q * PY + py) * PX + j];
                     if (pc.gelu != 0u) v = vec4(gelu(v.x), gelu(v.y), gelu(v.z), gelu(v.w));
                     uint base = (oy * pc.ow + ox) * pc.cout + o0;
-                    y[base] = v.x;
-                    if (n > 1u) y[base + 1] = v.y;
-                    if (n > 2u) y[base + 2] = v.z;
-                    if (n > 3u) y[base + 3] = v.w;
+                    y[base] = ACT_T(v.x);
+                    if (n > 1u) y[base + 1] = ACT_T(v.y);
+                    if (n > 2u) y[base + 2] = ACT_T(v.z);
+                    if (n > 3u) y[base + 3] = ACT_T(v.w);
                 }
             }
         }

@@ -15,13 +15,20 @@
 // because there every buffer load is a per-lane scalar loop and dominates the time, while
 // register spills are cheap stack traffic. With PY > 1 the K*K weights are loaded once up front.
 // Lanes vary over channels first: neighbouring lanes load and store neighbouring addresses.
+// The _a16 variants store x and y as fp16 (f16vec4 / f16vec2 / scalar loads where the fp32
+// ones load vec4 / vec2 / float); weights, bias and arithmetic stay fp32.
 // variant: depthwise_conv2d MULT=1
 // variant: depthwise_conv2d_vec4 MULT=1 VEC4
 // variant: depthwise_conv2d_m2 MULT=2
 // variant: depthwise_conv2d_m2_vec4 MULT=2 VEC4
+// variant: depthwise_conv2d_a16 MULT=1 ACT_F16
+// variant: depthwise_conv2d_vec4_a16 MULT=1 VEC4 ACT_F16
+// variant: depthwise_conv2d_m2_a16 MULT=2 ACT_F16
+// variant: depthwise_conv2d_m2_vec4_a16 MULT=2 VEC4 ACT_F16
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
+#include "activation_type.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int K = 3;    // kernel side (odd)
@@ -31,27 +38,30 @@ layout(constant_id = 4) const int PY = 1;   // output rows per invocation
 const int SPAN = (PX - 1) * S + K;          // input columns one block reads
 const int ROWS = (PY - 1) * S + K;          // input rows one block reads
 
+// VT: the arithmetic type; ACT_VT: how y (and x, MULT 1) is stored.
 #ifdef VEC4
 #define VT vec4
+#define ACT_VT ACT_VEC4
 // Four output channels o..o+3 read input channels o/MULT..(o+3)/MULT: a vec4 (MULT 1) or a
 // vec2 whose lanes are each used twice (MULT 2); either way at index g = o / 4 of the view.
 #if MULT == 1
-layout(std430, binding = 0) readonly buffer X { vec4 x[]; };
-VT load_x(uint i) { return x[i]; }
+layout(std430, binding = 0) readonly buffer X { ACT_VEC4 x[]; };
+VT load_x(uint i) { return vec4(x[i]); }
 #else
-layout(std430, binding = 0) readonly buffer X { vec2 x[]; };
-VT load_x(uint i) { return x[i].xxyy; }
+layout(std430, binding = 0) readonly buffer X { ACT_VEC2 x[]; };
+VT load_x(uint i) { return vec2(x[i]).xxyy; }
 #endif
 VT gelu_v(VT v) { return VT(gelu(v.x), gelu(v.y), gelu(v.z), gelu(v.w)); }
 #else
 #define VT float
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-VT load_x(uint i) { return x[i]; }
+#define ACT_VT ACT_T
+layout(std430, binding = 0) readonly buffer X { ACT_T x[]; };
+VT load_x(uint i) { return float(x[i]); }
 VT gelu_v(VT v) { return gelu(v); }
 #endif
 layout(std430, binding = 1) readonly buffer W { VT w[]; };
 layout(std430, binding = 2) readonly buffer B { VT bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { VT y[]; };
+layout(std430, binding = 3) writeonly buffer Y { ACT_VT y[]; };
 // h, w, cin: input map; oh, ow, cout: output map; lanes: channel lanes per pixel (cout or cout/4).
 layout(push_constant) uniform Push {
     uint h; uint w; uint cin; uint oh; uint ow; uint cout; uint lanes; uint hasBias; uint gelu;
@@ -121,7 +131,7 @@ void main() {
                 if (ox >= pc.ow) break;
                 VT v = acc[py * PX + j];
                 if (pc.gelu != 0u) v = gelu_v(v);
-                y[(oy * pc.ow + ox) * G + g] = v;
+                y[(oy * pc.ow + ox) * G + g] = ACT_VT(v);
             }
         }
     }

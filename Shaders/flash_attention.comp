@@ -20,10 +20,15 @@
 // Used by VisionAttentionOp (no mask; q, k, v are column ranges of one qkv buffer) and by
 // CausalAttentionOp (CAUSAL: query row i sits at position p0 + i, p0 read from a device
 // buffer, and sees keys 0 ... p0 + i of the caches; GQA through group).
+// flash_attention_a16 (vision only) stores q, k, v and out as fp16 (f16vec4 loads and
+// stores); scores, softmax, accumulators and the shared tiles stay fp32.
 // variant: flash_attention
+// variant: flash_attention_a16 ACT_F16
 // variant: flash_attention_causal CAUSAL
 
+#extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#include "activation_type.glsl"
 
 layout(local_size_x_id = 0) in;                 // BQ: invocations per workgroup
 layout(constant_id = 1) const uint HD = 32;     // head dim, a multiple of 4
@@ -35,10 +40,10 @@ layout(constant_id = 5) const uint QPI = 1;     // query rows per invocation
 const uint HD4 = HD / 4;
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
-layout(std430, binding = 0) readonly buffer Q { vec4 q4[]; };
-layout(std430, binding = 1) readonly buffer K { vec4 k4[]; };
-layout(std430, binding = 2) readonly buffer V { vec4 v4[]; };
-layout(std430, binding = 3) writeonly buffer O { vec4 o4[]; };
+layout(std430, binding = 0) readonly buffer Q { ACT_VEC4 q4[]; };
+layout(std430, binding = 1) readonly buffer K { ACT_VEC4 k4[]; };
+layout(std430, binding = 2) readonly buffer V { ACT_VEC4 v4[]; };
+layout(std430, binding = 3) writeonly buffer O { ACT_VEC4 o4[]; };
 layout(std430, binding = 4) readonly buffer Pos { uint pos[]; };
 
 // Strides and offsets in vec4 units.
@@ -62,12 +67,12 @@ shared vec4 vTile[SHARED_VEC4];
 // Element d (vec4 units) of key / value j0 + jj: from the staged tile or from the buffer.
 vec4 loadK(uint base, uint j0, uint jj, uint d) {
     if (STAGED) return kTile[jj * HD4 + d];
-    return k4[base + (j0 + jj) * pc.kStride + d];
+    return vec4(k4[base + (j0 + jj) * pc.kStride + d]);
 }
 
 vec4 loadV(uint base, uint j0, uint jj, uint d) {
     if (STAGED) return vTile[jj * HD4 + d];
-    return v4[base + (j0 + jj) * pc.vStride + d];
+    return vec4(v4[base + (j0 + jj) * pc.vStride + d]);
 }
 
 void main() {
@@ -94,7 +99,7 @@ void main() {
         uint r = min(first + gl_LocalInvocationID.x + i * gl_WorkGroupSize.x, lastRow);
         uint qBase = pc.qOffset + r * pc.qStride + head * HD4;
         [[unroll]] for (uint d = 0; d < HD4; d++) {
-            q[i * HD4 + d] = q4[qBase + d] * pc.scale;
+            q[i * HD4 + d] = vec4(q4[qBase + d]) * pc.scale;
             acc[i * HD4 + d] = vec4(0.0);
         }
         m[i] = NEG_INF;
@@ -116,8 +121,8 @@ void main() {
                 uint d = t % HD4;
                 vec4 kv = vec4(0.0), vv = vec4(0.0);
                 if (j < keyEnd) {
-                    kv = k4[kBase + j * pc.kStride + d];
-                    vv = v4[vBase + j * pc.vStride + d];
+                    kv = vec4(k4[kBase + j * pc.kStride + d]);
+                    vv = vec4(v4[vBase + j * pc.vStride + d]);
                 }
                 kTile[t] = kv;
                 vTile[t] = vv;
@@ -163,7 +168,7 @@ void main() {
         if (row < pc.rows) {
             float inv = 1.0 / l[i];
             uint oBase = row * pc.oStride + head * HD4;
-            [[unroll]] for (uint d = 0; d < HD4; d++) o4[oBase + d] = acc[i * HD4 + d] * inv;
+            [[unroll]] for (uint d = 0; d < HD4; d++) o4[oBase + d] = ACT_VEC4(acc[i * HD4 + d] * inv);
         }
     }
 }

@@ -6,19 +6,24 @@
 //   SE_SCALE: y[p, c] = act(x[p, c] * s[c])              (act GELU or none; y may alias x)
 // The FCs are 3072x192 and 192x3072 on a single vector: too small to be worth LinearOp's GEMM
 // kernels, and they need ReLU and sigmoid, which its epilogue does not have.
+// The _a16 variants of mean and scale read and write the map x / y as fp16; the FC vectors
+// (mean, hidden, gate) are C or R floats and stay fp32.
 // variant: se_mean SE_MEAN
+// variant: se_mean_a16 SE_MEAN ACT_F16
 // variant: se_fc_f32 SE_FC WEIGHT_F32
 // variant: se_fc_f16 SE_FC WEIGHT_F16
 // variant: se_scale SE_SCALE
+// variant: se_scale_a16 SE_SCALE ACT_F16
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#include "activation_type.glsl"
 
 layout(local_size_x_id = 0) in;
 
 #if defined(SE_MEAN)
 // The workgroup is CH channel lanes x (size / CH) pixel lanes; size / CH must be a power of two.
 layout(constant_id = 1) const uint CH = 32;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X { ACT_T x[]; };
 layout(std430, binding = 1) writeonly buffer M { float m[]; };
 layout(push_constant) uniform Push { uint pixels; uint channels; } pc;
 shared float partial[1024];
@@ -31,7 +36,7 @@ void main() {
     if (block * CH >= pc.channels) return;   // uniform per workgroup
     float s = 0.0;
     if (c < pc.channels) {
-        for (uint p = pl; p < pc.pixels; p += pixelLanes) s += x[p * pc.channels + c];
+        for (uint p = pl; p < pc.pixels; p += pixelLanes) s += float(x[p * pc.channels + c]);
     }
     partial[t] = s;
     barrier();
@@ -72,15 +77,15 @@ void main() {
 }
 
 #elif defined(SE_SCALE)
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X { ACT_T x[]; };
 layout(std430, binding = 1) readonly buffer G { float gate[]; };
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(std430, binding = 2) writeonly buffer Y { ACT_T y[]; };
 layout(push_constant) uniform Push { uint count; uint channels; uint gelu; } pc;
 
 void main() {
     GRID_STRIDE_LOOP(i, pc.count) {
-        float v = x[i] * gate[i % pc.channels];
-        y[i] = pc.gelu != 0u ? gelu(v) : v;
+        float v = float(x[i]) * gate[i % pc.channels];
+        y[i] = ACT_T(pc.gelu != 0u ? gelu(v) : v);
     }
 }
 #endif

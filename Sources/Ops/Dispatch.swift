@@ -30,3 +30,10 @@ func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
 }
 
 func floats(_ view: BufferView) -> Int { view.size / 4 }
+
+/// Throws unless the device can store activations as `type`: the fp16 kernels declare 16-bit
+/// storage-buffer variables, which need the storageBuffer16BitAccess feature.
+func requireActivations(_ type: StorageType, on caps: DeviceCapabilities, _ op: String) throws {
+    try require(type == .f32 || caps.storageBuffer16BitAccess,
+                "\(op): fp16 activations need storageBuffer16BitAccess, which \(caps.name) lacks (use fp32 activations)")
+}

@@ -7,9 +7,12 @@ final class Conv2DOpTests: GPUTestCase {
     // multiple of 4 or 8, a 1x1 map, a 5x5 kernel, a stride larger than the map.
     let shapes = [(3, 96, 33, 30, 3, 2), (3, 5, 7, 9, 3, 1), (2, 13, 1, 1, 3, 1), (4, 8, 11, 6, 5, 2), (1, 3, 4, 4, 3, 5)]
 
-    func check(type: StorageType, tiles: [Conv2DOp.Tile?]) throws {
+    /// fp16 activations: the reference gets the same fp16-rounded input, so only the rounding
+    /// of the output (and the summation order) differs.
+    func check(type: StorageType, tiles: [Conv2DOp.Tile?], activations act: StorageType = .f32) throws {
         for (i, (cin, cout, h, w, k, s)) in shapes.enumerated() {
-            let x = randomValues(cin * h * w, seed: UInt64(10 + i), scale: 2)
+            var x = randomValues(cin * h * w, seed: UInt64(10 + i), scale: 2)
+            if act == .f16 { x = roundedToHalf(x) }
             var wt = randomValues(cout * cin * k * k, seed: UInt64(20 + i), scale: 1 / Float(cin * k * k).squareRoot())
             if type == .f16 { wt = roundedToHalf(wt) }
             let b = randomValues(cout, seed: UInt64(30 + i))
@@ -21,10 +24,13 @@ final class Conv2DOpTests: GPUTestCase {
                     var expected = Reference.conv2d(x, channels: cin, height: h, width: w, weight: wt, outChannels: cout, kernel: k, stride: s, groups: 1, bias: bias ? b : nil)
                     if gelu { expected = expected.map(Reference.gelu) }
                     for tile in tiles {
-                        let (gx, gy) = (try buffer(hwc(x, cin, h, w)), try zeros(oh * ow * cout))
-                        try run { try Conv2DOp.encode($0, x: gx.view, weight: weight, y: gy.view, height: h, width: w, stride: s, gelu: gelu, tile: tile) }
-                        let got = chw(try read(gy, oh * ow * cout), cout, oh, ow)
-                        XCTAssertLessThan(nmse(got, expected), Tolerance.fp32, "\(type) \(cin)->\(cout) \(h)x\(w) k\(k) s\(s) gelu \(gelu) bias \(bias) tile \(String(describing: tile))")
+                        let (gx, gy) = (try buffer(hwc(x, cin, h, w), as: act), try buffer([Float](repeating: .nan, count: oh * ow * cout), as: act))
+                        try run { try Conv2DOp.encode($0, x: gx.view, weight: weight, y: gy.view, height: h, width: w, stride: s, gelu: gelu,
+                                                      activations: act, tile: tile) }
+                        let got = chw(try read(gy, oh * ow * cout, as: act), cout, oh, ow)
+                        let tolerance = act == .f16 ? Tolerance.fp16Activations : Tolerance.fp32
+                        XCTAssertLessThan(nmse(got, expected), tolerance,
+                                          "\(type) \(act) activations \(cin)->\(cout) \(h)x\(w) k\(k) s\(s) gelu \(gelu) bias \(bias) tile \(String(describing: tile))")
                     }
                 }
             }
@@ -37,6 +43,12 @@ final class Conv2DOpTests: GPUTestCase {
     }
 
     func testF16Weights() throws { try check(type: .f16, tiles: [nil]) }
+
+    func testFP16Activations() throws {
+        let tiles: [Conv2DOp.Tile?] = [nil, Conv2DOp.Tile(width: 1, height: 1, channelGroups: 1), Conv2DOp.Tile(width: 3, height: 3, channelGroups: 2)]
+        try check(type: .f32, tiles: tiles, activations: .f16)
+        try check(type: .f16, tiles: [nil], activations: .f16)
+    }
 
     func testRefusesOverlap() throws {
         let weight = try Conv2DOp.Weight(device: device, values: [Float](repeating: 1, count: 9), bias: nil, outChannels: 1, inChannels: 1, kernel: 3, type: .f32)

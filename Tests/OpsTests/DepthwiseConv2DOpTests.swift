@@ -10,10 +10,17 @@ final class DepthwiseConv2DOpTests: GPUTestCase {
     let tiles: [DepthwiseConv2DOp.Tile?] = [nil, DepthwiseConv2DOp.Tile(width: 1, height: 1), DepthwiseConv2DOp.Tile(width: 8, height: 2),
                                             DepthwiseConv2DOp.Tile(width: 3, height: 3)]
 
-    func testAgainstReference() throws {
+    func testAgainstReference() throws { try check(activations: .f32) }
+
+    /// Every kernel (scalar / vec4, multiplier 1 / 2) with fp16 maps, against the reference fed
+    /// the same fp16-rounded input.
+    func testFP16Activations() throws { try check(activations: .f16) }
+
+    func check(activations act: StorageType) throws {
         for (i, (c, m, h, w, k, s)) in shapes.enumerated() {
             let cout = c * m
-            let x = randomValues(c * h * w, seed: UInt64(40 + i), scale: 2)
+            var x = randomValues(c * h * w, seed: UInt64(40 + i), scale: 2)
+            if act == .f16 { x = roundedToHalf(x) }
             let wt = randomValues(cout * k * k, seed: UInt64(50 + i), scale: 0.5)
             let b = randomValues(cout, seed: UInt64(60 + i))
             let (oh, ow) = (DepthwiseConv2DOp.outputSize(h, kernel: k, stride: s), DepthwiseConv2DOp.outputSize(w, kernel: k, stride: s))
@@ -23,12 +30,12 @@ final class DepthwiseConv2DOpTests: GPUTestCase {
                 if gelu { expected = expected.map(Reference.gelu) }
                 for vectorized in cout % 4 == 0 ? [true, false] : [false] {
                     for tile in tiles {
-                        let (gx, gy) = (try buffer(hwc(x, c, h, w)), try zeros(oh * ow * cout))
+                        let (gx, gy) = (try buffer(hwc(x, c, h, w), as: act), try buffer([Float](repeating: .nan, count: oh * ow * cout), as: act))
                         try run { try DepthwiseConv2DOp.encode($0, x: gx.view, weight: weight, y: gy.view, height: h, width: w, stride: s, gelu: gelu,
-                                                               vectorized: vectorized, tile: tile) }
-                        let got = chw(try read(gy, oh * ow * cout), cout, oh, ow)
-                        XCTAssertLessThan(nmse(got, expected), Tolerance.fp32,
-                                          "C\(c) x\(m) \(h)x\(w) k\(k) s\(s) gelu \(gelu) bias \(bias) vec4 \(vectorized) tile \(String(describing: tile))")
+                                                               activations: act, vectorized: vectorized, tile: tile) }
+                        let got = chw(try read(gy, oh * ow * cout, as: act), cout, oh, ow)
+                        XCTAssertLessThan(nmse(got, expected), act == .f16 ? Tolerance.fp16Activations : Tolerance.fp32,
+                                          "\(act) C\(c) x\(m) \(h)x\(w) k\(k) s\(s) gelu \(gelu) bias \(bias) vec4 \(vectorized) tile \(String(describing: tile))")
                     }
                 }
             }

@@ -18,4 +18,15 @@ final class LayoutOpTests: GPUTestCase {
             XCTAssertEqual(try read(gz, c * h * w), x, "HWC->CHW \(c)x\(h)x\(w)")
         }
     }
+
+    /// The fp32 image into an fp16 map: a transpose whose only change is fp16 rounding, so the
+    /// result equals the rounded reference exactly.
+    func testCHWToHWCIntoFP16() throws {
+        for (i, (c, h, w)) in shapes.enumerated() {
+            let x = randomValues(c * h * w, seed: UInt64(70 + i), scale: 3)
+            let (gx, gy) = (try buffer(x), try buffer([Float](repeating: .nan, count: c * h * w), as: .f16))
+            try run { try LayoutOp.chwToHWC($0, x: gx.view, y: gy.view, channels: c, height: h, width: w, activations: .f16) }
+            XCTAssertEqual(try read(gy, c * h * w, as: .f16), roundedToHalf(hwc(x, c, h, w)), "CHW->HWC fp16 \(c)x\(h)x\(w)")
+        }
+    }
 }

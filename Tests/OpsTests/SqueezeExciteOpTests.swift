@@ -7,11 +7,12 @@ final class SqueezeExciteOpTests: GPUTestCase {
     // workgroup's 32 channel lanes, one pixel, pixel counts not a multiple of the 8 pixel lanes.
     let shapes = [(3072, 192, 256), (5, 3, 7), (40, 8, 1), (70, 6, 1000), (1, 1, 3)]
 
-    func check(type: StorageType, gelu: Bool, bias: Bool = true, inPlace: Bool = false) throws {
+    func check(type: StorageType, gelu: Bool, bias: Bool = true, inPlace: Bool = false, activations act: StorageType = .f32) throws {
         for (i, (c, r, p)) in shapes.enumerated() {
             // HWC, with per-channel offsets so the channel means (and so the gates) differ clearly.
             let offsets = randomValues(c, seed: UInt64(90 + i), scale: 3)
-            let x = randomValues(p * c, seed: UInt64(40 + i), scale: 2).enumerated().map { $0.element + offsets[$0.offset % c] }
+            var x = randomValues(p * c, seed: UInt64(40 + i), scale: 2).enumerated().map { $0.element + offsets[$0.offset % c] }
+            if act == .f16 { x = roundedToHalf(x) }
             var w1 = randomValues(r * c, seed: UInt64(50 + i), scale: 2 / Float(c).squareRoot())
             var w2 = randomValues(c * r, seed: UInt64(60 + i), scale: 2 / Float(r).squareRoot())
             if type == .f16 { (w1, w2) = (roundedToHalf(w1), roundedToHalf(w2)) }
@@ -19,23 +20,27 @@ final class SqueezeExciteOpTests: GPUTestCase {
             let b2 = bias ? randomValues(c, seed: UInt64(80 + i)) : [Float](repeating: 0, count: c)
             let reduce = try LinearWeight(device: device, values: w1, rows: r, cols: c, type: type)
             let expand = try LinearWeight(device: device, values: w2, rows: c, cols: r, type: type)
-            let (gx, gb1, gb2) = (try buffer(x), try buffer(b1), try buffer(b2))
-            let gy = inPlace ? gx : try zeros(p * c)
+            let (gx, gb1, gb2) = (try buffer(x, as: act), try buffer(b1), try buffer(b2))
+            let gy = inPlace ? gx : try buffer([Float](repeating: .nan, count: p * c), as: act)
             let scratch = try zeros(SqueezeExciteOp.scratchFloats(channels: c, reduced: r))
             try run {
                 try SqueezeExciteOp.encode($0, x: gx.view, y: gy.view, pixels: p, channels: c, reduce: reduce, reduceBias: bias ? gb1.view : nil,
-                                           expand: expand, expandBias: bias ? gb2.view : nil, scratch: scratch.view, gelu: gelu)
+                                           expand: expand, expandBias: bias ? gb2.view : nil, scratch: scratch.view, gelu: gelu, activations: act)
             }
             var expected = Reference.squeezeExcite(chw(x, c, p, 1), channels: c, pixels: p, reduceWeight: w1, reduceBias: b1, reduced: r,
                                                    expandWeight: w2, expandBias: b2)
             if gelu { expected = expected.map(Reference.gelu) }
-            let got = chw(try read(gy, p * c), c, p, 1)
-            XCTAssertLessThan(nmse(got, expected), type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32,
-                              "\(type) C\(c) R\(r) P\(p) gelu \(gelu) bias \(bias) in place \(inPlace)")
+            let got = chw(try read(gy, p * c, as: act), c, p, 1)
+            let tolerance = act == .f16 ? Tolerance.fp16Activations : type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32
+            XCTAssertLessThan(nmse(got, expected), tolerance, "\(type) \(act) activations C\(c) R\(r) P\(p) gelu \(gelu) bias \(bias) in place \(inPlace)")
         }
     }
 
     func testF32() throws { try check(type: .f32, gelu: false) }
     func testF16WeightsFusedGELU() throws { try check(type: .f16, gelu: true) }
     func testNoBiasInPlace() throws { try check(type: .f32, gelu: true, bias: false, inPlace: true) }
+    func testFP16Activations() throws {
+        try check(type: .f16, gelu: true, activations: .f16)
+        try check(type: .f32, gelu: false, bias: false, inPlace: true, activations: .f16)
+    }
 }

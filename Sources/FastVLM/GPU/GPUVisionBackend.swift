@@ -4,20 +4,23 @@ import VulkanCore
 /// FastViTHD's operations recorded into a command sequence on HWC maps. Nothing runs here:
 /// the encoder records once and replays the sequence per image. Intermediate maps come
 /// from `arena` and return to it when the model code drops them, so memory is reused by
-/// lifetime across the whole tower.
+/// lifetime across the whole tower. Every map (and the attention's qkv rows) is stored as
+/// `activations`; arithmetic is fp32 inside every kernel.
 final class GPUVisionBackend: VisionBackend {
     let seq: CommandSequence
     let arena: TensorArena
     let weights: GPUWeightCache
+    let activations: StorageType
 
-    init(seq: CommandSequence, arena: TensorArena, weights: GPUWeightCache) {
+    init(seq: CommandSequence, arena: TensorArena, weights: GPUWeightCache, activations: StorageType) {
         self.seq = seq
         self.arena = arena
         self.weights = weights
+        self.activations = activations
     }
 
     func map(channels: Int, height: Int, width: Int) throws -> GPUMap {
-        GPUMap(tensor: try arena.tensor([height, width, channels], .f32), channels: channels, height: height, width: width)
+        GPUMap(tensor: try arena.tensor([height, width, channels], activations), channels: channels, height: height, width: width)
     }
 
     func conv(_ x: GPUMap, _ w: ConvWeights, key: String, gelu: Bool) throws -> GPUMap {
@@ -26,7 +29,7 @@ final class GPUVisionBackend: VisionBackend {
             let (weight, bias) = try weights.pointwise(key, w)
             let y = try map(channels: w.outChannels, height: x.height, width: x.width)
             try LinearOp.encode(seq, x: x.tensor.view, weight: weight, bias: bias, y: y.tensor.view, m: x.pixels,
-                                activation: gelu ? .gelu : .none, label: "conv1x1")
+                                activation: gelu ? .gelu : .none, activations: activations, label: "conv1x1")
             return y
         }
         let oh = Reference.convOutputSize(x.height, kernel: w.kernel, stride: w.stride)
@@ -34,11 +37,11 @@ final class GPUVisionBackend: VisionBackend {
         let y = try map(channels: w.outChannels, height: oh, width: ow)
         if w.groups == 1 {
             try Conv2DOp.encode(seq, x: x.tensor.view, weight: try weights.conv(key, w), y: y.tensor.view, height: x.height, width: x.width,
-                                stride: w.stride, gelu: gelu, label: "conv\(w.kernel)x\(w.kernel)")
+                                stride: w.stride, gelu: gelu, activations: activations, label: "conv\(w.kernel)x\(w.kernel)")
         } else if w.groups == w.inChannels && (w.outChannels == w.inChannels || w.outChannels == 2 * w.inChannels) {
             let multiplier = w.outChannels / w.inChannels
             try DepthwiseConv2DOp.encode(seq, x: x.tensor.view, weight: try weights.depthwise(key, w), y: y.tensor.view,
-                                         height: x.height, width: x.width, stride: w.stride, gelu: gelu,
+                                         height: x.height, width: x.width, stride: w.stride, gelu: gelu, activations: activations,
                                          label: multiplier == 1 ? "depthwise\(w.kernel)x\(w.kernel)" : "grouped\(w.kernel)x\(w.kernel)_m2")
         } else {
             throw CheckpointError("\(key): a conv with \(w.groups) groups for \(w.inChannels) -> \(w.outChannels) channels is not a FastViTHD shape")
@@ -52,7 +55,7 @@ final class GPUVisionBackend: VisionBackend {
         let y = try map(channels: w.outFeatures, height: x.height, width: x.width)
         try LinearOp.encode(seq, x: x.tensor.view, weight: weight, bias: bias, y: y.tensor.view, m: x.pixels, activation: gelu ? .gelu : .none,
                             scale: try scale.map { try weights.vector(key + ".scale", $0) }, residual: residual?.tensor.view,
-                            label: residual == nil ? "conv1x1" : "conv1x1+residual")
+                            activations: activations, label: residual == nil ? "conv1x1" : "conv1x1+residual")
         return y
     }
 
@@ -60,22 +63,25 @@ final class GPUVisionBackend: VisionBackend {
         let y = try map(channels: x.channels, height: x.height, width: x.width)
         let bias = norm.bias ?? [Float](repeating: 0, count: x.channels)
         try RowNormOp.encode(seq, .layer, x: x.tensor.view, weight: try weights.vector(key + ".weight", norm.weight),
-                             bias: try weights.vector(key + ".bias", bias), y: y.tensor.view, rows: x.pixels, width: x.channels, eps: 1e-5)
+                             bias: try weights.vector(key + ".bias", bias), y: y.tensor.view, rows: x.pixels, width: x.channels, eps: 1e-5,
+                             activations: activations)
         return y
     }
 
     func attention(_ x: GPUMap, qkv: LinearWeights, proj: LinearWeights, key: String, scale: [Float], residual: GPUMap) throws -> GPUMap {
         let c = x.channels, n = x.pixels
         let (qkvWeight, qkvBias) = try weights.linear(key + ".qkv", qkv)
-        let packed = try arena.tensor([n, 3 * c], .f32)
-        try LinearOp.encode(seq, x: x.tensor.view, weight: qkvWeight, bias: qkvBias, y: packed.view, m: n, label: "attention.qkv")
-        let attended = try arena.tensor([n, c], .f32)
+        let packed = try arena.tensor([n, 3 * c], activations)
+        try LinearOp.encode(seq, x: x.tensor.view, weight: qkvWeight, bias: qkvBias, y: packed.view, m: n, activations: activations,
+                            label: "attention.qkv")
+        let attended = try arena.tensor([n, c], activations)
         try VisionAttentionOp.encode(seq, qkv: packed.view, out: attended.view, tokens: n, channels: c,
-                                     headDim: FastViTHDWeights.AttentionBlock.headDim, label: "attention.core")
+                                     headDim: FastViTHDWeights.AttentionBlock.headDim, activations: activations, label: "attention.core")
         let (projWeight, projBias) = try weights.linear(key + ".proj", proj)
         let y = try map(channels: c, height: x.height, width: x.width)
         try LinearOp.encode(seq, x: attended.view, weight: projWeight, bias: projBias, y: y.tensor.view, m: n,
-                            scale: try weights.vector(key + ".layer_scale", scale), residual: residual.tensor.view, label: "attention.proj+residual")
+                            scale: try weights.vector(key + ".layer_scale", scale), residual: residual.tensor.view,
+                            activations: activations, label: "attention.proj+residual")
         return y
     }
 
@@ -85,7 +91,7 @@ final class GPUVisionBackend: VisionBackend {
         let scratch = try arena.tensor([SqueezeExciteOp.scratchFloats(channels: x.channels, reduced: reduce.outFeatures)], .f32)
         let y = try map(channels: x.channels, height: x.height, width: x.width)
         try SqueezeExciteOp.encode(seq, x: x.tensor.view, y: y.tensor.view, pixels: x.pixels, channels: x.channels, reduce: r, reduceBias: rb,
-                                   expand: e, expandBias: eb, scratch: scratch.view, gelu: true, label: "squeeze_excite")
+                                   expand: e, expandBias: eb, scratch: scratch.view, gelu: true, activations: activations, label: "squeeze_excite")
         return y
     }
 

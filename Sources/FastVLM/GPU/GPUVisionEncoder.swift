@@ -6,9 +6,11 @@ import VulkanCore
 /// encoder, then the projector, so each can be timed as its own phase) and replayed for
 /// every image. Input: pixel values [3][S][S] (CHW, as preprocessing gives them). Output:
 /// vision tokens [N][C] and projected rows [N][hidden], both left on the device for the
-/// language model.
+/// language model; the projected rows are fp32 whatever the activation storage.
 public final class GPUVisionEncoder {
     public let device: Device
+    /// Storage of every intermediate map of the tower and the projector.
+    public let activationType: StorageType
     public let imageSize: Int
     public let tokenCount: Int
     public let visionChannels: Int
@@ -23,10 +25,15 @@ public final class GPUVisionEncoder {
     public private(set) var visionProfile: PhaseProfile?
     public private(set) var projectorProfile: PhaseProfile?
 
-    /// - Parameter weightType: storage of the GEMM and dense-conv weights (fp16 default in
-    ///   the product, fp32 for exact comparisons); activations and accumulation are fp32.
-    public init(device: Device, vision: FastViTHDWeights, projector: ProjectorWeights, weightType: StorageType, profiling: Bool = false) throws {
+    /// - Parameters:
+    ///   - weightType: storage of the GEMM and dense-conv weights (fp16 default in the product,
+    ///     fp32 for exact comparisons).
+    ///   - activationType: storage of the feature maps, qkv rows and projector rows (fp16 halves
+    ///     the memory traffic; needs storageBuffer16BitAccess). Accumulation is fp32 either way.
+    public init(device: Device, vision: FastViTHDWeights, projector: ProjectorWeights, weightType: StorageType,
+                activationType: StorageType = .f32, profiling: Bool = false) throws {
         self.device = device
+        self.activationType = activationType
         let s = vision.imageSize
         imageSize = s
         tokenCount = vision.tokenCount
@@ -37,9 +44,9 @@ public final class GPUVisionEncoder {
         weights = GPUWeightCache(device: device, type: weightType)
 
         visionSequence = CommandSequence(device: device, label: "vision", profiling: profiling)
-        let backend = GPUVisionBackend(seq: visionSequence, arena: arena, weights: weights)
+        let backend = GPUVisionBackend(seq: visionSequence, arena: arena, weights: weights, activations: activationType)
         let image = try backend.map(channels: 3, height: s, width: s)
-        try LayoutOp.chwToHWC(visionSequence, x: input.view, y: image.tensor.view, channels: 3, height: s, width: s)
+        try LayoutOp.chwToHWC(visionSequence, x: input.view, y: image.tensor.view, channels: 3, height: s, width: s, activations: activationType)
         let tokens = try FastViTHD.forward(vision, pixels: image, on: backend)
         guard tokens.height == tokenCount, tokens.channels == projector.fc1.inFeatures else {
             throw CheckpointError("the vision tower gives \(tokens.height) tokens of \(tokens.channels); the projector expects \(tokenCount) of \(projector.fc1.inFeatures)")
@@ -50,10 +57,19 @@ public final class GPUVisionEncoder {
         projectorSequence = CommandSequence(device: device, label: "projector", profiling: profiling)
         let (fc1, b1) = try weights.linear("projector.fc1", projector.fc1)
         let (fc2, b2) = try weights.linear("projector.fc2", projector.fc2)
-        let h = try arena.tensor([tokenCount, projector.fc1.outFeatures], .f32)
+        let h = try arena.tensor([tokenCount, projector.fc1.outFeatures], activationType)
         projected = try arena.tensor([tokenCount, hidden], .f32)
-        try LinearOp.encode(projectorSequence, x: features.view, weight: fc1, bias: b1, y: h.view, m: tokenCount, activation: .gelu, label: "projector.fc1")
-        try LinearOp.encode(projectorSequence, x: h.view, weight: fc2, bias: b2, y: projected.view, m: tokenCount, label: "projector.fc2")
+        try LinearOp.encode(projectorSequence, x: features.view, weight: fc1, bias: b1, y: h.view, m: tokenCount, activation: .gelu,
+                            activations: activationType, label: "projector.fc1")
+        if activationType == .f16 {
+            // LinearOp reads and writes one storage type; the language model reads fp32 rows.
+            let half = try arena.tensor([tokenCount, hidden], .f16)
+            try LinearOp.encode(projectorSequence, x: h.view, weight: fc2, bias: b2, y: half.view, m: tokenCount, activations: .f16,
+                                label: "projector.fc2")
+            try ConvertOp.halfToFloat(projectorSequence, x: half.view, y: projected.view, count: tokenCount * hidden, label: "projector.to_f32")
+        } else {
+            try LinearOp.encode(projectorSequence, x: h.view, weight: fc2, bias: b2, y: projected.view, m: tokenCount, label: "projector.fc2")
+        }
         try projectorSequence.finish()
     }
 
@@ -93,9 +109,11 @@ public final class GPUVisionEncoder {
     /// Projected rows [N][hidden] on the device (the language model's image embeddings).
     public var projectedRows: BufferView { projected.view }
 
-    /// Vision tokens [N][C] (downloads).
+    /// Vision tokens [N][C] (downloads; fp16 activations are widened to Float).
     public func downloadFeatures() throws -> [Float] {
-        try device.download(features.view, as: Float.self, count: tokenCount * visionChannels)
+        let count = tokenCount * visionChannels
+        guard features.type == .f16 else { return try device.download(features.view, as: Float.self, count: count) }
+        return try device.download(features.view, as: UInt16.self, count: count).map { Float(Float16(bitPattern: $0)) }
     }
 
     /// Projected rows [N][hidden] (downloads).

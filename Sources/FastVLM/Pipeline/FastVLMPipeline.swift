@@ -9,6 +9,9 @@ public struct RuntimeOptions: Sendable {
     public var backend: Backend = .gpu
     /// Storage of the large weight matrices on the GPU (arithmetic is fp32 either way).
     public var weightType: StorageType = .f16
+    /// Storage of the vision encoder's and projector's activations (arithmetic is fp32 either
+    /// way). nil: `defaultActivationType` for the device the pipeline opens.
+    public var activationType: StorageType?
     /// Per-dispatch GPU timestamps (for `profile`).
     public var profiling = false
     /// Vulkan device index (nil: FASTVLM_DEVICE, else the best device).
@@ -19,6 +22,17 @@ public struct RuntimeOptions: Sendable {
     public static let defaultContext = 4096
 
     public init() {}
+
+    /// fp16 activations halve the encoder's memory traffic, so they are the default wherever
+    /// the device can store them (storageBuffer16BitAccess).
+    public static func defaultActivationType(for caps: DeviceCapabilities) -> StorageType {
+        caps.storageBuffer16BitAccess ? .f16 : .f32
+    }
+
+    /// The activation storage to use on a device with `caps`.
+    public func activationType(for caps: DeviceCapabilities) -> StorageType {
+        activationType ?? Self.defaultActivationType(for: caps)
+    }
 }
 
 /// A loaded model, its tokenizer and a backend: preprocess -> vision -> projector ->
@@ -76,7 +90,8 @@ public final class FastVLMPipeline {
             let device = try Device(index: runtime.deviceIndex)
             self.device = device
             progress("uploading the vision encoder to \(device.capabilities.name)")
-            encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType, profiling: runtime.profiling)
+            encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType,
+                                           activationType: runtime.activationType(for: device.capabilities), profiling: runtime.profiling)
             progress("uploading the language model")
             language = try GPULanguageSession(device: device, weights: w.language, runtime: runtime, capacity: contextTokens, sampleVocabulary: vocab)
         }
@@ -206,6 +221,9 @@ public final class FastVLMPipeline {
         t.decodeTokensPerSecond = generated.count > 1 ? Double(generated.count - 1) / max(t.decode, 1e-9) : 0
         return (generated, stopTokens.contains(next) ? next : nil)
     }
+
+    /// The vision encoder's activation storage (nil on the CPU backend).
+    public var activationType: StorageType? { encoder?.activationType }
 
     /// The GPU phases of the last generation, when profiling.
     public var profiles: [PhaseProfile] {

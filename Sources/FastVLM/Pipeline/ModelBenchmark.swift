@@ -27,6 +27,8 @@ public enum ModelBenchmark {
         public var model: String
         public var device: String
         public var weights: String
+        /// The vision encoder's activation storage.
+        public var activations: String
         public var imageSize: Int
         public var promptTokens: Int
         public var decodeTokens: Int
@@ -45,7 +47,7 @@ public enum ModelBenchmark {
         public var peakDeviceBytes: Int
 
         enum CodingKeys: String, CodingKey {
-            case model, device, weights, figures, repetitions
+            case model, device, weights, activations, figures, repetitions
             case imageSize = "image_size", promptTokens = "prompt_tokens", decodeTokens = "decode_tokens"
             case encoderGFLOP = "encoder_gflop", encoderDispatches = "encoder_dispatches", encoderSubmits = "encoder_submits"
             case decodeWeightBytes = "decode_weight_bytes", baselineGEMMShape = "baseline_gemm_shape", baselineGEMVShape = "baseline_gemv_shape"
@@ -68,7 +70,9 @@ public enum ModelBenchmark {
         let device = try Device(index: runtime.deviceIndex)
         let caps = device.capabilities
         progress("uploading weights")
-        let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType)
+        let activations = runtime.activationType(for: caps)
+        let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType,
+                                           activationType: activations)
         let config = w.language.config
         let n = w.vision.tokenCount
         let promptCount = max(settings.textTokens, SyntheticPrompt.frameTokens) + n
@@ -134,7 +138,8 @@ public enum ModelBenchmark {
             Figure(name: "decode weight bandwidth", unit: "GB/s", best: weightBytes / 1e9 / (decode.min() ?? 1), median: weightBytes / 1e9 / max(decodeMedian, 1e-12)),
         ]
         let stats = encoder.visionStats
-        return Report(model: name, device: caps.name, weights: runtime.weightType.rawValue, imageSize: s, promptTokens: promptCount,
+        return Report(model: name, device: caps.name, weights: runtime.weightType.rawValue, activations: activations.rawValue,
+                      imageSize: s, promptTokens: promptCount,
                       decodeTokens: settings.decodeTokens, repetitions: settings.repetitions, figures: figures,
                       encoderGFLOP: flops / 1e9, encoderDispatches: stats.dispatches, encoderSubmits: stats.submits,
                       decodeWeightBytes: weightBytes, baselineGEMMShape: [256, inter, h], baselineGEMVShape: [1, config.vocabSize, h],

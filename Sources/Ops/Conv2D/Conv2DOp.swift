@@ -1,7 +1,7 @@
 import VulkanCore
 
-/// Dense k x k convolution (groups 1) on HWC fp32 maps: stride s, zero padding k/2, bias,
-/// optional fused GELU; fp32 or fp16 weights, fp32 accumulation. FastViTHD uses it for the
+/// Dense k x k convolution (groups 1) on HWC maps (fp32 or fp16 storage): stride s, zero padding
+/// k/2, bias, optional fused GELU; fp32 or fp16 weights, fp32 accumulation. FastViTHD uses it for the
 /// stem's first conv (3 -> 96, 3x3 s2 on the 1024x1024 image). Depthwise and channel-multiplier
 /// convs are `DepthwiseConv2DOp`; 1x1 convs are `LinearOp` GEMMs (pixels x C_in times W^T).
 public enum Conv2DOp {
@@ -78,15 +78,18 @@ public enum Conv2DOp {
     /// Output side for an input side, kernel and stride (padding k/2).
     public static func outputSize(_ size: Int, kernel: Int, stride: Int) -> Int { (size + 2 * (kernel / 2) - kernel) / stride + 1 }
 
-    /// y [OH][OW][C_out] = act(conv(x [height][width][C_in])). `tile` overrides the device's
-    /// default work block (tests cover both).
+    /// y [OH][OW][C_out] = act(conv(x [height][width][C_in])), x and y stored as `activations`.
+    /// `tile` overrides the device's default work block (tests cover both).
     public static func encode(_ seq: CommandSequence, x: BufferView, weight: Weight, y: BufferView, height: Int, width: Int,
-                              stride: Int = 1, gelu: Bool = false, tile: Tile? = nil, label: String = "conv2d") throws {
+                              stride: Int = 1, gelu: Bool = false, activations: StorageType = .f32, tile: Tile? = nil,
+                              label: String = "conv2d") throws {
         let (cin, cout, k) = (weight.inChannels, weight.outChannels, weight.kernel)
         try require(height > 0 && width > 0 && stride > 0, "conv2d: bad shape \(height)x\(width) stride \(stride)")
         let (oh, ow) = (outputSize(height, kernel: k, stride: stride), outputSize(width, kernel: k, stride: stride))
-        try require(floats(x) >= height * width * cin, "conv2d: x holds \(floats(x)) floats, needs \(height)x\(width)x\(cin)")
-        try require(floats(y) >= oh * ow * cout, "conv2d: y holds \(floats(y)) floats, needs \(oh)x\(ow)x\(cout)")
+        let a = activations.size
+        try require(x.size >= height * width * cin * a, "conv2d: x holds \(x.size) bytes, needs \(height)x\(width)x\(cin) \(activations)")
+        try require(y.size >= oh * ow * cout * a, "conv2d: y holds \(y.size) bytes, needs \(oh)x\(ow)x\(cout) \(activations)")
+        try requireActivations(activations, on: seq.device.capabilities, "conv2d")
         try require(!x.overlaps(y), "conv2d: x and y overlap (neighbouring outputs read what others overwrite)")
         let tile = tile ?? Tile.default(for: seq.device.capabilities, kernel: k)
         try require(tile.width > 0 && tile.height > 0 && (tile.channelGroups == 1 || tile.channelGroups == 2),
@@ -94,7 +97,13 @@ public enum Conv2DOp {
         let groups = weight.paddedOutChannels / 4
         let invocations = Grid.ceilDiv(oh, tile.height) * Grid.ceilDiv(ow, tile.width) * (groups / tile.channelGroups)
         try require(invocations < Int(UInt32.max) - local * Grid.maxGroups, "conv2d: \(oh)x\(ow)x\(cout) output is too large for 32-bit indexing")
-        let shader = weight.type == .f16 ? ShaderLibrary.conv2d_f16 : ShaderLibrary.conv2d_f32
+        let shader: ShaderSource
+        switch (weight.type, activations) {
+        case (.f32, .f32): shader = ShaderLibrary.conv2d_f32
+        case (.f16, .f32): shader = ShaderLibrary.conv2d_f16
+        case (.f32, .f16): shader = ShaderLibrary.conv2d_f32_a16
+        case (.f16, .f16): shader = ShaderLibrary.conv2d_f16_a16
+        }
         let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 36,
                                                specialization: [local, k, stride, tile.width, tile.height, tile.channelGroups].map { UInt32($0) })
         let push: [UInt32] = [height, width, cin, oh, ow, cout, groups, weight.hasBias ? 1 : 0, gelu ? 1 : 0].map { UInt32($0) }
@@ -102,6 +111,6 @@ public enum Conv2DOp {
         try seq.dispatch(pipeline, [.read(x), .read(weight.buffer.view), .read(weight.bias.view), .write(y)], push: push,
                          groups: Grid.strided(invocations, local: local), label: label,
                          flops: outputs * Double(2 * k * k * cin) + (gelu ? outputs * 8 : 0),
-                         bytes: Double((height * width * cin + oh * ow * cout) * 4 + weight.buffer.size))
+                         bytes: Double((height * width * cin + oh * ow * cout) * a + weight.buffer.size))
     }
 }

@@ -1,10 +1,11 @@
 import VulkanCore
 
 /// Depthwise (groups = C) and channel-multiplier (groups = C_in, C_out = m * C_in, output o reads
-/// input o / m) k x k convolutions on HWC fp32 maps: stride s, zero padding k/2, optional bias,
-/// optional fused GELU. FastViTHD's RepMixer mixers (3x3 s1), ConvFFN (7x7 s1, BN folded),
-/// RepCPE (7x7 s1), stem.1 (3x3 s2) are multiplier 1; the downsample convs (7x7 s2, GELU) and
-/// conv_exp (3x3 s1) are multiplier 2. The kernel uses vec4 loads and stores when C_out % 4 == 0.
+/// input o / m) k x k convolutions on HWC maps stored as fp32 or fp16 (weights and arithmetic
+/// fp32): stride s, zero padding k/2, optional bias, optional fused GELU. FastViTHD's RepMixer
+/// mixers (3x3 s1), ConvFFN (7x7 s1, BN folded), RepCPE (7x7 s1), stem.1 (3x3 s2) are
+/// multiplier 1; the downsample convs (7x7 s2, GELU) and conv_exp (3x3 s1) are multiplier 2.
+/// The kernel uses vec4 loads and stores when C_out % 4 == 0.
 public enum DepthwiseConv2DOp {
     static let local = 64
 
@@ -55,17 +56,19 @@ public enum DepthwiseConv2DOp {
     /// Output side for an input side, kernel and stride (padding k/2).
     public static func outputSize(_ size: Int, kernel: Int, stride: Int) -> Int { (size + 2 * (kernel / 2) - kernel) / stride + 1 }
 
-    /// y [OH][OW][C_out] = act(conv(x [height][width][C_in])). `vectorized` forces the vec4 or the
-    /// scalar kernel (nil: vec4 whenever C_out % 4 == 0) and `tile` the work block (nil: the
-    /// device's default); tests use them to cover every kernel shape.
+    /// y [OH][OW][C_out] = act(conv(x [height][width][C_in])), x and y stored as `activations`.
+    /// `vectorized` forces the vec4 or the scalar kernel (nil: vec4 whenever C_out % 4 == 0) and
+    /// `tile` the work block (nil: the device's default); tests use them to cover every kernel shape.
     public static func encode(_ seq: CommandSequence, x: BufferView, weight: Weight, y: BufferView, height: Int, width: Int,
-                              stride: Int = 1, gelu: Bool = false, vectorized: Bool? = nil, tile: Tile? = nil,
-                              label: String = "depthwise_conv2d") throws {
+                              stride: Int = 1, gelu: Bool = false, activations: StorageType = .f32, vectorized: Bool? = nil,
+                              tile: Tile? = nil, label: String = "depthwise_conv2d") throws {
         let (cin, cout, k, m) = (weight.inChannels, weight.outChannels, weight.kernel, weight.multiplier)
         try require(height > 0 && width > 0 && stride > 0, "depthwise conv: bad shape \(height)x\(width) stride \(stride)")
         let (oh, ow) = (outputSize(height, kernel: k, stride: stride), outputSize(width, kernel: k, stride: stride))
-        try require(floats(x) >= height * width * cin, "depthwise conv: x holds \(floats(x)) floats, needs \(height)x\(width)x\(cin)")
-        try require(floats(y) >= oh * ow * cout, "depthwise conv: y holds \(floats(y)) floats, needs \(oh)x\(ow)x\(cout)")
+        let a = activations.size
+        try require(x.size >= height * width * cin * a, "depthwise conv: x holds \(x.size) bytes, needs \(height)x\(width)x\(cin) \(activations)")
+        try require(y.size >= oh * ow * cout * a, "depthwise conv: y holds \(y.size) bytes, needs \(oh)x\(ow)x\(cout) \(activations)")
+        try requireActivations(activations, on: seq.device.capabilities, "depthwise conv")
         try require(!x.overlaps(y), "depthwise conv: x and y overlap (neighbouring outputs read what others overwrite)")
         let vec4 = vectorized ?? (cout % 4 == 0)
         if vec4 { try require(cout % 4 == 0, "depthwise conv: the vec4 kernel needs C_out % 4 == 0, got \(cout)") }
@@ -75,11 +78,15 @@ public enum DepthwiseConv2DOp {
         let invocations = Grid.ceilDiv(oh, tile.height) * Grid.ceilDiv(ow, tile.width) * lanes
         try require(invocations < Int(UInt32.max) - local * Grid.maxGroups, "depthwise conv: \(oh)x\(ow)x\(cout) output is too large for 32-bit indexing")
         let shader: ShaderSource
-        switch (m, vec4) {
-        case (1, false): shader = ShaderLibrary.depthwise_conv2d
-        case (1, true): shader = ShaderLibrary.depthwise_conv2d_vec4
-        case (_, false): shader = ShaderLibrary.depthwise_conv2d_m2
-        case (_, true): shader = ShaderLibrary.depthwise_conv2d_m2_vec4
+        switch (m, vec4, activations) {
+        case (1, false, .f32): shader = ShaderLibrary.depthwise_conv2d
+        case (1, true, .f32): shader = ShaderLibrary.depthwise_conv2d_vec4
+        case (_, false, .f32): shader = ShaderLibrary.depthwise_conv2d_m2
+        case (_, true, .f32): shader = ShaderLibrary.depthwise_conv2d_m2_vec4
+        case (1, false, .f16): shader = ShaderLibrary.depthwise_conv2d_a16
+        case (1, true, .f16): shader = ShaderLibrary.depthwise_conv2d_vec4_a16
+        case (_, false, .f16): shader = ShaderLibrary.depthwise_conv2d_m2_a16
+        case (_, true, .f16): shader = ShaderLibrary.depthwise_conv2d_m2_vec4_a16
         }
         let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 36,
                                                specialization: [local, k, stride, tile.width, tile.height].map { UInt32($0) })
@@ -90,6 +97,6 @@ public enum DepthwiseConv2DOp {
         try seq.dispatch(pipeline, [.read(x), .read(weight.buffer.view), .read(bias), .write(y)], push: push,
                          groups: Grid.strided(invocations, local: local), label: label,
                          flops: outputs * Double(2 * k * k) + (gelu ? outputs * 8 : 0),
-                         bytes: Double((height * width * cin + oh * ow * cout) * 4 + weight.buffer.size))
+                         bytes: Double((height * width * cin + oh * ow * cout) * a + weight.buffer.size))
     }
 }

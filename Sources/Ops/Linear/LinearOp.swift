@@ -54,9 +54,7 @@ public enum LinearOp {
         case .subgroup: local = max(subgroupLocal, caps.subgroupSize)
         case .gemv: local = max(gemvLocal, caps.subgroupSize)
         }
-        if activations == .f16 {
-            try require(caps.storageBuffer16BitAccess, "linear: fp16 activations need storageBuffer16BitAccess")
-        }
+        try requireActivations(activations, on: caps, "linear")
         let spec: [UInt32]
         switch variant {
         case .tiled: spec = []

@@ -87,7 +87,8 @@ enum Tolerance {
     static let fp32: Double = 1e-10
     static let fp16Weights: Double = 1e-9
     static let transcendental: Double = 1e-11
-    /// fp16 activation storage rounds every output to 11 significant bits (relative 2^-12
-    /// on average): NMSE about 1e-7.
+    /// fp16 activation storage rounds every output to 11 significant bits: relative error up
+    /// to u = 2^-11, mean square about u^2 / 3 = 8e-8 (measured 2e-9 ... 8e-8 over the op tests).
+    /// The bound leaves a factor 12 for summation order and fp32 rounding of the arithmetic.
     static let fp16Activations: Double = 1e-6
 }
