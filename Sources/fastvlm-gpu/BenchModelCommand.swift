@@ -20,6 +20,9 @@ struct BenchModelCommand: ParsableCommand {
     @Option(help: "Weight storage: f16 or f32.")
     var weights: StorageType = .f16
 
+    @Option(help: "Activation storage in the vision encoder: f16 or f32 (default: f16 where the device has 16-bit storage).")
+    var activations: StorageType?
+
     @Option(help: "Vulkan device index (see `fastvlm-gpu devices`).")
     var device: Int?
 
@@ -49,6 +52,7 @@ struct BenchModelCommand: ParsableCommand {
         let weightsInMemory = try BenchModelCommand.loadWeights(model, progress: note)
         var runtime = RuntimeOptions()
         runtime.weightType = weights
+        runtime.activationType = activations
         runtime.deviceIndex = device
         var settings = ModelBenchmark.Settings()
         settings.repetitions = repetitions
@@ -76,7 +80,7 @@ struct BenchModelCommand: ParsableCommand {
 
     static func table(_ r: ModelBenchmark.Report) -> String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-        var lines = ["model \(r.model) | device \(r.device) | \(r.weights) weights | \(r.imageSize)x\(r.imageSize) image | prompt \(r.promptTokens) tokens | \(r.repetitions) repetitions"]
+        var lines = ["model \(r.model) | device \(r.device) | \(r.weights) weights, \(r.activations) activations | \(r.imageSize)x\(r.imageSize) image | prompt \(r.promptTokens) tokens | \(r.repetitions) repetitions"]
         lines.append(pad("figure", 38) + pad("unit", 10) + pad("best", 12) + "median")
         for f in r.figures {
             lines.append(pad(f.name, 38) + pad(f.unit, 10) + pad(String(format: "%.2f", f.best), 12) + String(format: "%.2f", f.median))

@@ -11,6 +11,9 @@ struct RuntimeArguments: ParsableArguments {
     @Option(help: "GPU weight storage: f16 (default) or f32. Arithmetic is fp32 either way.")
     var weights: StorageType = .f16
 
+    @Option(help: "GPU activation storage in the vision encoder: f16 or f32 (default: f16 where the device has 16-bit storage).")
+    var activations: StorageType?
+
     @Option(help: "Vulkan device index from `fastvlm-gpu devices` (default: FASTVLM_DEVICE, else the best GPU).")
     var device: Int?
 
@@ -18,6 +21,7 @@ struct RuntimeArguments: ParsableArguments {
         var r = RuntimeOptions()
         r.backend = backend
         r.weightType = weights
+        r.activationType = activations
         r.deviceIndex = device
         r.profiling = profiling
         return r

@@ -107,6 +107,21 @@ final class GPUVisionEncoderTests: GPUModelTestCase {
         XCTAssertEqual(runtime.activationType(for: caps), .f32)
     }
 
+    /// Weights that drive the maps past fp16's 65504 give non-finite rows in fp16 storage
+    /// (which the pipeline turns into an error naming --activations f32), not in fp32.
+    func testFP16OverflowIsDetected() throws {
+        let model = try LoadedModel(folder: Fixtures.apple)
+        var vision = model.weights.vision
+        vision.stem[0].weight = vision.stem[0].weight.map { $0 * 1e6 }
+        let pixels = try Fixtures.npy("pixel_values.npy").values
+        for (activations, finite) in [(StorageType.f16, false), (.f32, true)] {
+            let encoder = try GPUVisionEncoder(device: device, vision: vision, projector: model.weights.projector, weightType: .f32, activationType: activations)
+            try encoder.encode(pixels: pixels)
+            try encoder.project()
+            XCTAssertEqual(try encoder.projectedRowsAreFinite(), finite, "\(activations)")
+        }
+    }
+
     func testWrongPixelCountIsAnError() throws {
         let model = try LoadedModel(folder: Fixtures.apple)
         let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector, weightType: .f16)

@@ -116,6 +116,11 @@ public final class GPUVisionEncoder {
         return try device.download(features.view, as: UInt16.self, count: count).map { Float(Float16(bitPattern: $0)) }
     }
 
+    /// Whether the last projection is free of inf and NaN (downloads the rows).
+    public func projectedRowsAreFinite() throws -> Bool {
+        try downloadProjected().allSatisfy(\.isFinite)
+    }
+
     /// Projected rows [N][hidden] (downloads).
     public func downloadProjected() throws -> [Float] {
         try device.download(projected.view, as: Float.self, count: tokenCount * hidden)

@@ -157,6 +157,7 @@ public final class FastVLMPipeline {
             start = now()
             try encoder.project()
             t.projector = seconds(since: start)
+            if encoder.activationType == .f16 { try checkFinite(encoder) }
             rows = .device(encoder.projectedRows, download: encoder.downloadProjected)
             if dump != nil { features = try encoder.downloadFeatures() }
         } else {
@@ -174,6 +175,15 @@ public final class FastVLMPipeline {
             try NPY.write(try rows.hostValues(), shape: [1, n, w.language.config.hiddenSize], to: dump.appending(path: "projector_out.npy"))
         }
         return rows
+    }
+
+    /// fp16 maps hold at most 65504: a tower whose activations grow past that (weights not
+    /// trained for it, such as unscaled random ones) gives inf/NaN image rows. Checked once
+    /// per image (one small readback) rather than answering from NaN.
+    func checkFinite(_ encoder: GPUVisionEncoder) throws {
+        guard try encoder.projectedRowsAreFinite() else {
+            throw CheckpointError("the vision encoder overflowed fp16 activation storage (its activations exceed 65504); run again with --activations f32")
+        }
     }
 
     /// Runs the whole model, streaming text through `onText`.
