@@ -58,10 +58,11 @@ let package = Package(
         ),
         .testTarget(name: "CLITests", dependencies: ["fastvlm-gpu"], path: "Tests/CLITests"),
         .testTarget(name: "VulkanCoreTests", dependencies: ["VulkanCore"], path: "Tests/VulkanCoreTests"),
-        .testTarget(name: "OpsTests", dependencies: ["Ops", "VulkanCore"], path: "Tests/OpsTests"),
+        .target(name: "GPUTestSupport", dependencies: ["VulkanCore"], path: "Tests/GPUTestSupport"),
+        .testTarget(name: "OpsTests", dependencies: ["Ops", "VulkanCore", "GPUTestSupport"], path: "Tests/OpsTests"),
         .testTarget(
             name: "FastVLMTests",
-            dependencies: ["FastVLM", "Ops", "VulkanCore"],
+            dependencies: ["FastVLM", "Ops", "VulkanCore", "GPUTestSupport"],
             path: "Tests/FastVLMTests",
             exclude: ["Fixtures"]
         ),

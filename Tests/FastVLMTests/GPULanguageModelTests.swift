@@ -1,11 +1,12 @@
 import XCTest
+import GPUTestSupport
 import Ops
 import VulkanCore
 @testable import FastVLM
 
 /// Qwen2 on the GPU against transformers' goldens and the CPU reference, on both tiny
 /// checkpoints; the image rows are the golden projector output uploaded to the device.
-final class GPULanguageModelTests: GPUModelTestCase {
+final class GPULanguageModelTests: ValidatedDeviceTestCase {
     struct Tiny {
         let model: LoadedModel
         let prompt: SplicedPrompt

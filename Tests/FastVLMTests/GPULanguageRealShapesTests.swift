@@ -1,4 +1,5 @@
 import XCTest
+import GPUTestSupport
 import Ops
 import VulkanCore
 @testable import FastVLM
@@ -7,7 +8,7 @@ import VulkanCore
 /// the tiny fixtures (head dim 16) do not reach: head dim 64 with 7 query heads per kv head
 /// (0.5B) and head dim 128 with 7 per kv head (7B), a prompt long enough for the flash
 /// prefill kernel, chunked prefill with the image rows split across chunks, then decode.
-final class GPULanguageRealShapesTests: GPUModelTestCase {
+final class GPULanguageRealShapesTests: ValidatedDeviceTestCase {
     func check(hidden: Int, heads: Int, kvHeads: Int, headDim: Int, vocab: Int, seed: UInt64) throws {
         let config = Qwen2Config(hiddenSize: hidden, layers: 2, heads: heads, kvHeads: kvHeads, headDim: headDim, intermediateSize: 384,
                                  vocabSize: vocab, realVocabSize: vocab, ropeTheta: 1e6, rmsNormEps: 1e-6, maxPositions: 1024)

@@ -1,10 +1,11 @@
 import XCTest
+import GPUTestSupport
 import Ops
 import VulkanCore
 @testable import FastVLM
 
 /// The GPU encoder + projector against the CPU reference and transformers' goldens.
-final class GPUVisionEncoderTests: GPUModelTestCase {
+final class GPUVisionEncoderTests: ValidatedDeviceTestCase {
     /// fp32 weights and activations: only summation order differs (1e-4); fp16 weights round
     /// every GEMM and dense-conv weight to 11 bits, fp16 activations every map the tower and
     /// projector store, either of which dominates the error (1e-2).

@@ -1,31 +1,10 @@
 import XCTest
 import VulkanCore
+import GPUTestSupport
 @testable import Ops
 
-/// Base class for tests that run kernels: one validated device per process, and any
-/// validation-layer message during a test fails it.
-class GPUTestCase: XCTestCase {
-    nonisolated(unsafe) private static var sharedDevice: Device?
-    nonisolated(unsafe) private static var sharedError: Error?
-
-    var device: Device!
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        if Self.sharedDevice == nil && Self.sharedError == nil {
-            do { Self.sharedDevice = try Device(validation: true) } catch { Self.sharedError = error }
-        }
-        if let error = Self.sharedError { throw error }
-        device = Self.sharedDevice
-        _ = ValidationLog.drain()
-    }
-
-    override func tearDownWithError() throws {
-        let messages = ValidationLog.drain()
-        XCTAssertTrue(messages.isEmpty, "Vulkan validation messages:\n" + messages.joined(separator: "\n"))
-        try super.tearDownWithError()
-    }
-
+/// Base class for kernel tests: the validated device, plus helpers to record, run and read.
+class GPUTestCase: ValidatedDeviceTestCase {
     /// Records `body` into a sequence, runs it once, and returns the sequence.
     @discardableResult
     func run(_ label: String = #function, _ body: (CommandSequence) throws -> Void) throws -> CommandSequence {

@@ -1,15 +1,15 @@
 import XCTest
 import VulkanCore
 
-/// Base class for model tests on the GPU: one device with validation layers per process,
-/// and any validation message during a test fails it (as OpsTests' GPUTestCase).
-class GPUModelTestCase: XCTestCase {
+/// Base class for tests that run on the GPU: one device with the validation layers on per
+/// test process, and any validation message during a test fails it.
+open class ValidatedDeviceTestCase: XCTestCase {
     nonisolated(unsafe) private static var sharedDevice: Device?
     nonisolated(unsafe) private static var sharedError: Error?
 
-    var device: Device!
+    public var device: Device!
 
-    override func setUpWithError() throws {
+    open override func setUpWithError() throws {
         try super.setUpWithError()
         if Self.sharedDevice == nil && Self.sharedError == nil {
             do { Self.sharedDevice = try Device(validation: true) } catch { Self.sharedError = error }
@@ -19,7 +19,7 @@ class GPUModelTestCase: XCTestCase {
         _ = ValidationLog.drain()
     }
 
-    override func tearDownWithError() throws {
+    open override func tearDownWithError() throws {
         let messages = ValidationLog.drain()
         XCTAssertTrue(messages.isEmpty, "Vulkan validation messages:\n" + messages.joined(separator: "\n"))
         try super.tearDownWithError()
