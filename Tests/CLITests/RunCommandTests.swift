@@ -49,6 +49,7 @@ final class RunCommandTests: XCTestCase {
             (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "   "], "prompt is empty"),
             (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "hi", "--max-tokens", "100000"], "context"),
             (["run", "--model", model, "--prompt", "hi", "--image", "x.png", "--bogus"], "--bogus"),
+            (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "<image> what is this?"], "contains <image>"),
         ]
         for (args, message) in cases {
             let r = try runCLI(args)

@@ -58,6 +58,7 @@ public final class ChatSession {
             promptCount = prompt.count
         } else {
             guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw CheckpointError("the prompt is empty") }
+            try ChatPrompt.checkText(question, what: "prompt")
             // Close the previous answer the way the chat template does, then open this turn.
             let ids = carry + p.tokenizer.encode("\n<|im_start|>user\n\(question)<|im_end|>\n<|im_start|>assistant\n")
             try p.checkContext(ids.count, maxTokens: request.maxTokens, what: "this turn (\(ids.count) tokens)")

@@ -110,6 +110,8 @@ public final class FastVLMPipeline {
         guard !request.prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw CheckpointError("the prompt is empty")
         }
+        try ChatPrompt.checkText(request.prompt, what: "prompt")
+        try ChatPrompt.checkText(request.system, what: "system prompt")
         let chat = ChatPrompt(system: request.system, user: request.prompt)
         let tokens = model.weights.vision.tokenCount
         switch model.config.layout {

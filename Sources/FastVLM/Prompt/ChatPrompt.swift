@@ -13,6 +13,14 @@ public struct ChatPrompt: Sendable {
         self.user = user
     }
 
+    /// User or system text may not hold `<image>`: the template places the one image itself,
+    /// and a second placeholder would ask for image rows that do not exist.
+    public static func checkText(_ text: String, what: String) throws {
+        if text.contains(imagePlaceholder) {
+            throw CheckpointError("the \(what) contains \(imagePlaceholder); the image goes where the chat template puts it (give it with --image), so remove it from the text")
+        }
+    }
+
     public var text: String {
         "<|im_start|>system\n\(system)<|im_end|>\n<|im_start|>user\n\(Self.imagePlaceholder)\n\(user)<|im_end|>\n<|im_start|>assistant\n"
     }
