@@ -136,7 +136,7 @@ struct RunCommand: ParsableCommand {
         let pipeline = try FastVLMPipeline(folder: folder, runtime: options.runtime.runtime(profiling: profiling), sizedFor: options.request) { step in
             if streaming && isatty(2) != 0 { FileHandle.standardError.write(Data("\u{1B}[2K\rloading: \(step)...".utf8)) }
         }
-        if streaming { FileHandle.standardError.write(Data(((isatty(2) != 0 ? "\u{1B}[2K\r" : "") + String(format: "loaded in %.2fs\n", pipeline.loadSeconds)).utf8)) }
+        if streaming { FileHandle.standardError.write(Data(((isatty(2) != 0 ? "\u{1B}[2K\r" : "") + String(format: "loaded in %.2fs", pipeline.loadSeconds) + " (\(pipeline.backendDescription))\n").utf8)) }
         let result = try pipeline.generate(options.request) { text in
             if streaming { FileHandle.standardOutput.write(Data(text.utf8)) }
         }

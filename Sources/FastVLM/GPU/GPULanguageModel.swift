@@ -208,7 +208,8 @@ public final class GPULanguageModel {
         decodeSeconds += wall
         if profiling {
             decodeTimings.appendRun(attentionCounted(recording.seq.timings, tokens: 1, start: length - 1))
-            decodeProfile = PhaseProfile(name: "decode", timings: decodeTimings, stats: decodeStats, wallSeconds: decodeSeconds, readbackBytes: 4 * decodeSteps)
+            decodeProfile = PhaseProfile(name: "decode", timings: decodeTimings, stats: decodeStats, wallSeconds: decodeSeconds, readbackBytes: 4 * decodeSteps,
+                                         steps: decodeSteps)
         }
         return chosen
     }

@@ -237,6 +237,12 @@ public final class FastVLMPipeline {
     /// The vision encoder's activation storage (nil on the CPU backend).
     public var activationType: StorageType? { encoder?.activationType }
 
+    /// Where and how the model runs, for the user: the device and the storage types.
+    public var backendDescription: String {
+        guard let device, let encoder else { return "CPU reference (fp32)" }
+        return "\(device.capabilities.name), \(runtime.weightType) weights, \(encoder.activationType) vision activations"
+    }
+
     /// The GPU phases of the last generation, when profiling.
     public var profiles: [PhaseProfile] {
         [encoder?.visionProfile, encoder?.projectorProfile].compactMap { $0 } + language.profiles
