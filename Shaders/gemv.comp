@@ -8,6 +8,12 @@
 // variant: gemv_f32 WEIGHT_F32
 // variant: gemv_f16_a16 WEIGHT_F16 ACT_F16
 // variant: gemv_f32_a16 WEIGHT_F32 ACT_F16
+// SWIGLU_INPUT: each row of X is the stacked [gate | up] output of the gate/up GEMV (2K
+// wide) and the dot product runs over silu(gate) * up, so decode needs no SwiGLU dispatch.
+// variant: gemv_f16_swiglu WEIGHT_F16 SWIGLU_INPUT
+// variant: gemv_f32_swiglu WEIGHT_F32 SWIGLU_INPUT
+// variant: gemv_f16_a16_swiglu WEIGHT_F16 ACT_F16 SWIGLU_INPUT
+// variant: gemv_f32_a16_swiglu WEIGHT_F32 ACT_F16 SWIGLU_INPUT
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -35,6 +41,19 @@ layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 layout(constant_id = 1) const uint MROWS = 1;
 #define NR 4
 
+// Four consecutive inputs of row m at k (in vec4s), in fp32.
+#ifdef SWIGLU_INPUT
+// Recomputed for every row block: the exp is cheap next to the weight loads of a
+// memory-bound GEMV, and it saves a dispatch, a barrier and the [M][K] intermediate.
+vec4 load_x4(uint m, uint k, uint K4) {
+    uint g = m * 2u * K4 + k;
+    vec4 gate = vec4(x4[g]);
+    return vec4(silu(gate.x), silu(gate.y), silu(gate.z), silu(gate.w)) * vec4(x4[g + K4]);
+}
+#else
+vec4 load_x4(uint m, uint k, uint K4) { return vec4(x4[m * K4 + k]); }
+#endif
+
 void main() {
     uint K4 = pc.K / 4;
     uint blocks = (pc.N + NR - 1) / NR;
@@ -50,7 +69,7 @@ void main() {
             vec4 wv[NR];
             for (uint r = 0; r < NR; r++) wv[r] = load_w4(wrow[r] + k);
             for (uint m = 0; m < MROWS; m++) {
-                vec4 xv = vec4(x4[m * K4 + k]);
+                vec4 xv = load_x4(m, k, K4);
                 for (uint r = 0; r < NR; r++) acc[m][r] += dot(xv, wv[r]);
             }
         }

@@ -212,12 +212,37 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         XCTAssertEqual(lm.decodeStats.submits, steps, "one submit per token")
         XCTAssertEqual(lm.decodeStats.dispatches % steps, 0)
         let perToken = lm.decodeStats.dispatches / steps
-        // Per layer: norm, qkv, rope+append, attention (2), o_proj, norm, gate_up, swiglu, down.
-        XCTAssertLessThanOrEqual(perToken, t.language.config.layers * 10 + 8)
+        // Per layer: norm, qkv, rope+append, attention (2), o_proj, norm, gate_up, down (SwiGLU fused into down's GEMV).
+        XCTAssertLessThanOrEqual(perToken, t.language.config.layers * 9 + 8)
+        XCTAssertFalse(try XCTUnwrap(lm.decodeProfile).timings.contains { $0.label == "swiglu" }, "decode has no SwiGLU dispatch")
         let profile = try XCTUnwrap(lm.decodeProfile)
         XCTAssertEqual(profile.readbackBytes, 4 * steps)
         XCTAssertEqual(profile.timings.count, lm.decodeStats.dispatches)
         XCTAssertEqual(try XCTUnwrap(lm.prefillProfile).stats.submits, 1)
+    }
+
+    /// Fusing SwiGLU into the decode down projection removes exactly one dispatch (and its
+    /// barrier) per layer per token, and gives the same tokens and logits as the separate SwiGLU.
+    func testDecodeFusesSwiGLUIntoDownProjection() throws {
+        let t = try tiny(.apple)
+        let caps = device.capabilities
+        try XCTSkipUnless(LinearOp.variant(for: caps, m: 1, k: t.language.config.intermediateSize) == .gemv, "decode runs no gemv here")
+        let image = try device.upload(t.projected)
+        var runs: [(tokens: [Int], logits: [Float], stats: SequenceStats)] = []
+        for fused in [false, true] {
+            let lm = try GPULanguageModel(device: device, weights: t.language, weightType: .f32, capacity: 64, sampleVocabulary: t.golden.sample_vocab,
+                                          profiling: false, prefillChunk: nil, fusesSwiGLU: fused)
+            var rng = SplitMix64(seed: 0)
+            var tokens = [try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)]
+            for _ in 0..<3 { tokens.append(try lm.decode(tokens.last!, sampling: SamplingParameters(), rng: &rng)) }
+            runs.append((tokens, try lm.lastLogits(), lm.decodeStats))
+        }
+        let (plain, fused) = (runs[0], runs[1])
+        let layers = t.language.config.layers, steps = 3
+        XCTAssertEqual(fused.stats.dispatches, plain.stats.dispatches - layers * steps, "one dispatch fewer per layer per token")
+        XCTAssertEqual(fused.stats.barriers, plain.stats.barriers - layers * steps, "one barrier fewer per layer per token")
+        XCTAssertEqual(fused.tokens, plain.tokens)
+        XCTAssertLessThanOrEqual(normalisedMaxError(fused.logits, plain.logits), 1e-5)
     }
 
     /// An LM head that is not the embedding (7B; checkpoints storing a different lm_head)

@@ -75,6 +75,46 @@ final class LinearOpTests: GPUTestCase {
         }
     }
 
+    /// The decode down projection over stacked [gate | up] rows: y = residual + W (silu(gate) * up) + b,
+    /// in place on the residual, against SwiGLU then linear on the host. K is a multiple of 4
+    /// and N is not a multiple of the GEMV's 4 rows per block.
+    func testGEMVOverSwiGLUInput() throws {
+        try XCTSkipUnless(LinearOp.supports(.gemv, caps: device.capabilities, m: 1, k: 4), "no gemv on this device")
+        for type in StorageType.allCases {
+            for (m, n, k) in [(1, 5, 4), (2, 7, 12), (3, 33, 36), (1, 130, 100), (3, 61, 68)] {
+                let gateUp = randomValues(m * 2 * k, seed: UInt64(41 + k), scale: 2)
+                var w = randomValues(n * k, seed: UInt64(42 + n), scale: 0.5)
+                if type == .f16 { w = roundedToHalf(w) }
+                let b = randomValues(n, seed: 43), res = randomValues(m * n, seed: 44)
+                let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+                let (gx, gb, gr) = (try buffer(gateUp), try buffer(b), try buffer(res))
+                try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, residual: gr.view,
+                                              variant: .gemv, input: .swiGLU) }
+                let gated = (0..<m * k).map { i in Reference.silu(gateUp[(i / k) * 2 * k + i % k]) * gateUp[(i / k) * 2 * k + k + i % k] }
+                let lin = Reference.linear(x: gated, m: m, k: k, weight: w, n: n, bias: b)
+                let expected = (0..<m * n).map { res[$0] + lin[$0] }
+                let tolerance = type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32
+                XCTAssertLessThan(nmse(try read(gr, m * n), expected), tolerance, "\(type) \(m)x\(n)x\(k)")
+            }
+        }
+    }
+
+    /// The stacked input is a GEMV feature: other kernels refuse it, and X must hold 2K per row.
+    func testSwiGLUInputErrors() throws {
+        let (m, n, k) = (2, 8, 16)
+        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 51), rows: n, cols: k, type: .f32)
+        let (gx, gy) = (try buffer(randomValues(m * 2 * k, seed: 52)), try zeros(m * n))
+        for v in [LinearOp.Variant.tiled, .subgroup] where LinearOp.supports(v, caps: device.capabilities, m: m, k: k) {
+            XCTAssertThrowsError(try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, variant: v, input: .swiGLU) }) {
+                XCTAssertTrue("\($0)".contains("gemv"), "\($0)")
+            }
+        }
+        if LinearOp.supports(.gemv, caps: device.capabilities, m: m, k: k) {
+            let short = try buffer(randomValues(m * k, seed: 53))
+            XCTAssertThrowsError(try run { try LinearOp.encode($0, x: short.view, weight: weight, bias: nil, y: gy.view, m: m, variant: .gemv, input: .swiGLU) })
+        }
+    }
+
     /// The 151936 x 896 fp16 LM head (272 MB) exceeds lavapipe's 128 MiB binding limit.
     func testWeightLargerThanOneBinding() throws {
         let (n, k) = (151_936, 896)

@@ -20,6 +20,8 @@ public final class GPULanguageModel {
     /// Ids sampling may choose: 0 ..< sampleVocabulary.
     public let sampleVocabulary: Int
     public let profiling: Bool
+    /// Whether GEMV down projections take the raw gate/up rows (GPULanguageRecorder.gatedProjection).
+    let fusesSwiGLU: Bool
 
     /// Positions the KV cache holds.
     public var capacity: Int { resources.cache.capacity }
@@ -59,8 +61,15 @@ public final class GPULanguageModel {
     /// device memory runs out. The host arrays of `weights` are not kept.
     /// `prefillChunk` defaults to 512 positions, fewer where a binding cannot hold that many
     /// gate/up rows.
-    public init(device: Device, weights: Qwen2Weights, weightType: StorageType, capacity: Int, sampleVocabulary: Int, profiling: Bool = false,
-                prefillChunk: Int? = nil) throws {
+    public convenience init(device: Device, weights: Qwen2Weights, weightType: StorageType, capacity: Int, sampleVocabulary: Int,
+                            profiling: Bool = false, prefillChunk: Int? = nil) throws {
+        try self.init(device: device, weights: weights, weightType: weightType, capacity: capacity, sampleVocabulary: sampleVocabulary,
+                      profiling: profiling, prefillChunk: prefillChunk, fusesSwiGLU: true)
+    }
+
+    /// `fusesSwiGLU: false` keeps the separate SwiGLU dispatch in decode too (tests compare).
+    init(device: Device, weights: Qwen2Weights, weightType: StorageType, capacity: Int, sampleVocabulary: Int, profiling: Bool,
+         prefillChunk: Int?, fusesSwiGLU: Bool) throws {
         let c = weights.config
         try Self.validate(weights, capacity: capacity, sampleVocabulary: sampleVocabulary)
         let widest = 4 * max(2 * c.intermediateSize, (c.heads + 2 * c.kvHeads) * c.headDim, c.hiddenSize)
@@ -73,6 +82,7 @@ public final class GPULanguageModel {
         self.weightType = weightType
         self.sampleVocabulary = sampleVocabulary
         self.profiling = profiling
+        self.fusesSwiGLU = fusesSwiGLU
         host = weights
         let need = Self.deviceBytes(weights, type: weightType, capacity: capacity)
         do {
@@ -286,13 +296,13 @@ public final class GPULanguageModel {
         if key.last {
             try forwardAndSample(recording, embeddings: x, greedy: key.greedy)
         } else {
-            _ = try Qwen2.forward(host, embeddings: x, on: GPULanguageRecorder(seq: seq, arena: recording.arena, resources: resources), logits: false)
+            _ = try Qwen2.forward(host, embeddings: x, on: GPULanguageRecorder(seq: seq, arena: recording.arena, resources: resources, fusesSwiGLU: fusesSwiGLU), logits: false)
         }
         return recording
     }
 
     private func forwardAndSample(_ recording: LanguageRecording, embeddings: GPUTensor, greedy: Bool) throws {
-        let backend = GPULanguageRecorder(seq: recording.seq, arena: recording.arena, resources: resources)
+        let backend = GPULanguageRecorder(seq: recording.seq, arena: recording.arena, resources: resources, fusesSwiGLU: fusesSwiGLU)
         let logits = try Qwen2.forward(host, embeddings: embeddings, on: backend)
         let step = resources.step
         if greedy {

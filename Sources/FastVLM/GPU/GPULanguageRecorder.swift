@@ -24,10 +24,18 @@ final class GPULanguageRecorder: LanguageBackend {
     let seq: CommandSequence
     let arena: TensorArena
     let r: LanguageResources
-    init(seq: CommandSequence, arena: TensorArena, resources: LanguageResources) {
+    /// Whether a GEMV down projection may take the raw gate/up rows (see gatedProjection).
+    let fusesSwiGLU: Bool
+    /// The stacked [gate | up] tensor gatedProjection returned unreduced: the next linear
+    /// given exactly this tensor runs over silu(gate) * up itself. Weak, so a freed tensor's
+    /// memory reused for another can never be taken for it.
+    private weak var pendingSwiGLU: GPUTensor?
+
+    init(seq: CommandSequence, arena: TensorArena, resources: LanguageResources, fusesSwiGLU: Bool) {
         self.seq = seq
         self.arena = arena
         r = resources
+        self.fusesSwiGLU = fusesSwiGLU
     }
 
     private var device: Device { seq.device }
@@ -40,7 +48,9 @@ final class GPULanguageRecorder: LanguageBackend {
     }
 
     func linear(_ x: GPUTensor, _ w: LinearWeights, key: String, silu: Bool, residual: GPUTensor?) throws -> GPUTensor {
-        try apply(try r.weights.linear(key, w), to: x, activation: silu ? .silu : .none, residual: residual, label: key)
+        let input: LinearOp.Input = pendingSwiGLU.map { $0 === x } == true ? .swiGLU : .plain
+        if input == .swiGLU { pendingSwiGLU = nil }
+        return try apply(try r.weights.linear(key, w), to: x, activation: silu ? .silu : .none, residual: residual, input: input, label: key)
     }
 
     func multiply(_ a: GPUTensor, _ b: GPUTensor) throws -> GPUTensor {
@@ -65,9 +75,17 @@ final class GPULanguageRecorder: LanguageBackend {
                 try apply(s.v, to: x, label: key + ".v_proj"))
     }
 
-    /// One GEMM over the stacked [gate; up] weight, then silu(gate) * up.
+    /// One GEMM over the stacked [gate; up] weight, then silu(gate) * up. When the down
+    /// projection (K = intermediate) will run as a GEMV (decode), the stacked [T][2 * width]
+    /// rows are returned as they are and marked, and that GEMV applies silu(gate) * up as it
+    /// loads them: one dispatch and one barrier fewer per layer. Only `linear` may consume
+    /// the marked tensor, which is what Qwen2.forward does with it.
     func gatedProjection(_ x: GPUTensor, gate: LinearWeights, up: LinearWeights, key: String) throws -> GPUTensor {
         let stacked = try apply(try r.weights.stacked(key + ".gate_up", [gate, up]), to: x, label: key + ".gate_up_proj")
+        if fusesSwiGLU, LinearOp.variant(for: device.capabilities, m: rows(x), k: gate.outFeatures) == .gemv {
+            pendingSwiGLU = stacked
+            return stacked
+        }
         let y = try arena.tensor([rows(x), gate.outFeatures], .f32)
         try SwiGLUOp.encode(seq, x: stacked.view, y: y.view, rows: rows(x), width: gate.outFeatures)
         return y
@@ -129,10 +147,10 @@ final class GPULanguageRecorder: LanguageBackend {
     }
 
     private func apply(_ l: DeviceLinear, to x: GPUTensor, activation: LinearOp.Activation = .none, residual: GPUTensor? = nil,
-                       label: String) throws -> GPUTensor {
+                       input: LinearOp.Input = .plain, label: String) throws -> GPUTensor {
         let y = try arena.tensor([rows(x), l.weight.rows], .f32)
         try LinearOp.encode(seq, x: x.view, weight: l.weight, bias: l.bias?.view, y: y.view, m: rows(x), activation: activation,
-                            residual: residual?.view, label: opLabel(label))
+                            residual: residual?.view, input: input, label: opLabel(label))
         return y
     }
 

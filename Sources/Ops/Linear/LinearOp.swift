@@ -11,6 +11,10 @@ import VulkanCore
 public enum LinearOp {
     public enum Variant: String, CaseIterable, Sendable { case tiled, subgroup, gemv }
     public enum Activation: UInt32, Sendable { case none = 0, gelu = 1, silu = 2 }
+    /// What X holds. `.plain`: rows [m][K]. `.swiGLU`: rows [m][2K], the stacked [gate | up]
+    /// output of the gated MLP's gate/up projection, and the GEMM runs over
+    /// silu(gate) * up (fp32), which saves the SwiGLU dispatch in decode. GEMV kernel only.
+    public enum Input: Sendable { case plain, swiGLU }
 
     static let gemvMaxRows = 8
     static let gemvLocal = 64
@@ -35,19 +39,24 @@ public enum LinearOp {
 
     public static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
                               m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
-                              activations: StorageType = .f32, variant chosen: Variant? = nil, label: String = "linear") throws {
+                              activations: StorageType = .f32, variant chosen: Variant? = nil, input: Input = .plain,
+                              label: String = "linear") throws {
         let caps = seq.device.capabilities
         let (n, k) = (weight.rows, weight.cols)
         let variant = chosen ?? variant(for: caps, m: m, k: k)
         try require(supports(variant, caps: caps, m: m, k: k), "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) on this device")
+        try require(input == .plain || variant == .gemv, "linear: a SwiGLU (stacked gate | up) input needs the gemv kernel, not \(variant)")
         let a = activations.size
-        try require(x.size >= m * k * a, "linear: X holds \(x.size) bytes, needs \(m)x\(k) \(activations)")
+        // Width of one X row: the stacked [gate | up] row is twice the GEMM's K.
+        let xWidth = input == .swiGLU ? 2 * k : k
+        try require(x.size >= m * xWidth * a, "linear: X holds \(x.size) bytes, needs \(m)x\(xWidth) \(activations)")
         try require(y.size >= m * n * a, "linear: Y holds \(y.size) bytes, needs \(m)x\(n) \(activations)")
         if let bias { try require(floats(bias) >= n, "linear: bias holds \(floats(bias)) values, needs \(n)") }
         if let scale { try require(floats(scale) >= n, "linear: scale holds \(floats(scale)) values, needs \(n)") }
         if let residual { try require(residual.size >= m * n * a, "linear: residual holds \(residual.size) bytes, needs \(m)x\(n) \(activations)") }
 
-        let shader = Self.shader(variant, weights: weight.type, activations: activations)
+        let shader = input == .swiGLU ? Self.swiGLUShader(weights: weight.type, activations: activations)
+                                      : Self.shader(variant, weights: weight.type, activations: activations)
         let local: Int
         switch variant {
         case .tiled: local = 256
@@ -80,7 +89,7 @@ public enum LinearOp {
                 groups = (min(Grid.maxGroups, Grid.ceilDiv(Grid.ceilDiv(slice.count, 4), subgroups)), 1, 1)
             }
             let flops = 2.0 * Double(m) * Double(slice.count) * Double(k)
-            let bytes = Double(w.size + (m * k + m * slice.count) * a)
+            let bytes = Double(w.size + (m * xWidth + m * slice.count) * a)
             // Absent optional operands bind X as a placeholder the shader never reads.
             let bindings: [Binding] = [.read(x), .read(w), .read(bias ?? x), residual.map { _ in .readWrite(y) } ?? .write(y),
                                        .read(residual ?? x), .read(scale ?? x)]
@@ -103,6 +112,16 @@ public enum LinearOp {
         case (.gemv, .f32, .f32): return ShaderLibrary.gemv_f32
         case (.gemv, .f16, .f16): return ShaderLibrary.gemv_f16_a16
         case (.gemv, .f32, .f16): return ShaderLibrary.gemv_f32_a16
+        }
+    }
+
+    /// The GEMV whose X rows are stacked [gate | up] (Shaders/gemv.comp, SWIGLU_INPUT).
+    static func swiGLUShader(weights: StorageType, activations: StorageType) -> ShaderSource {
+        switch (weights, activations) {
+        case (.f16, .f32): return ShaderLibrary.gemv_f16_swiglu
+        case (.f32, .f32): return ShaderLibrary.gemv_f32_swiglu
+        case (.f16, .f16): return ShaderLibrary.gemv_f16_a16_swiglu
+        case (.f32, .f16): return ShaderLibrary.gemv_f32_a16_swiglu
         }
     }
 
