@@ -80,21 +80,27 @@ final class LinearOpTests: GPUTestCase {
     /// and N is not a multiple of the GEMV's 4 rows per block.
     func testGEMVOverSwiGLUInput() throws {
         try XCTSkipUnless(LinearOp.supports(.gemv, caps: device.capabilities, m: 1, k: 4), "no gemv on this device")
+        let activationTypes: [StorageType] = device.capabilities.storageBuffer16BitAccess ? [.f32, .f16] : [.f32]
         for type in StorageType.allCases {
-            for (m, n, k) in [(1, 5, 4), (2, 7, 12), (3, 33, 36), (1, 130, 100), (3, 61, 68)] {
-                let gateUp = randomValues(m * 2 * k, seed: UInt64(41 + k), scale: 2)
-                var w = randomValues(n * k, seed: UInt64(42 + n), scale: 0.5)
-                if type == .f16 { w = roundedToHalf(w) }
-                let b = randomValues(n, seed: 43), res = randomValues(m * n, seed: 44)
-                let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
-                let (gx, gb, gr) = (try buffer(gateUp), try buffer(b), try buffer(res))
-                try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, residual: gr.view,
-                                              variant: .gemv, input: .swiGLU) }
-                let gated = (0..<m * k).map { i in Reference.silu(gateUp[(i / k) * 2 * k + i % k]) * gateUp[(i / k) * 2 * k + k + i % k] }
-                let lin = Reference.linear(x: gated, m: m, k: k, weight: w, n: n, bias: b)
-                let expected = (0..<m * n).map { res[$0] + lin[$0] }
-                let tolerance = type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32
-                XCTAssertLessThan(nmse(try read(gr, m * n), expected), tolerance, "\(type) \(m)x\(n)x\(k)")
+            for activations in activationTypes {
+                for (m, n, k) in [(1, 5, 4), (2, 7, 12), (3, 33, 36), (1, 130, 100), (3, 61, 68)] {
+                    var gateUp = randomValues(m * 2 * k, seed: UInt64(41 + k), scale: 2)
+                    if activations == .f16 { gateUp = roundedToHalf(gateUp) }
+                    var w = randomValues(n * k, seed: UInt64(42 + n), scale: 0.5)
+                    if type == .f16 { w = roundedToHalf(w) }
+                    let b = randomValues(n, seed: 43)
+                    var res = randomValues(m * n, seed: 44)
+                    if activations == .f16 { res = roundedToHalf(res) }
+                    let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+                    let (gx, gb, gr) = (try buffer(gateUp, as: activations), try buffer(b), try buffer(res, as: activations))
+                    try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, residual: gr.view,
+                                                  activations: activations, variant: .gemv, input: .swiGLU) }
+                    let gated = (0..<m * k).map { i in Reference.silu(gateUp[(i / k) * 2 * k + i % k]) * gateUp[(i / k) * 2 * k + k + i % k] }
+                    let lin = Reference.linear(x: gated, m: m, k: k, weight: w, n: n, bias: b)
+                    let expected = (0..<m * n).map { res[$0] + lin[$0] }
+                    let tolerance = activations == .f16 ? Tolerance.fp16Activations : type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32
+                    XCTAssertLessThan(nmse(try read(gr, m * n, as: activations), expected), tolerance, "\(type) \(m)x\(n)x\(k) activations \(activations)")
+                }
             }
         }
     }
