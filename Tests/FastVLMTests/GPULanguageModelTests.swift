@@ -201,8 +201,9 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     /// One submit per decode token; the recording is not rebuilt per token.
     func testDecodeReplaysOneSubmitPerToken() throws {
         let t = try tiny(.apple)
+        // The GPU choice (fused SwiGLU) whatever this device is; the CPU-device choice is the plain path below.
         let lm = try GPULanguageModel(device: device, weights: t.language, weightType: .f16, capacity: 64,
-                                      sampleVocabulary: t.golden.sample_vocab, profiling: true)
+                                      sampleVocabulary: t.golden.sample_vocab, profiling: true, prefillChunk: nil, fusesSwiGLU: true)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
         var next = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
