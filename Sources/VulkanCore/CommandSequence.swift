@@ -19,6 +19,14 @@ public struct SequenceStats: Sendable {
     public var copies = 0
 
     public init() {}
+
+    /// Totals over several runs.
+    public static func += (a: inout SequenceStats, b: SequenceStats) {
+        a.dispatches += b.dispatches
+        a.barriers += b.barriers
+        a.submits += b.submits
+        a.copies += b.copies
+    }
 }
 
 /// Dispatches recorded once into command buffers and replayed with `run()`.

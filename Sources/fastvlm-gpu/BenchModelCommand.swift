@@ -17,14 +17,7 @@ struct BenchModelCommand: ParsableCommand {
     @Option(help: "A model folder, a Hugging Face repo id, or synthetic-0.5b / synthetic-1.5b / synthetic-7b (random weights in the real geometry, built in memory).")
     var model: String = "synthetic-0.5b"
 
-    @Option(help: "Weight storage: f16 or f32.")
-    var weights: StorageType = .f16
-
-    @Option(help: "Activation storage in the vision encoder: f16 or f32 (default: f16 where the device has 16-bit storage).")
-    var activations: StorageType?
-
-    @Option(help: "Vulkan device index (see `fastvlm-gpu devices`).")
-    var device: Int?
+    @OptionGroup var runtime: RuntimeArguments
 
     @Option(help: "Timed repetitions.")
     var repetitions = 3
@@ -42,6 +35,7 @@ struct BenchModelCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        guard runtime.backend == .gpu else { throw ValidationError("bench times the GPU path; it needs --backend gpu") }
         guard repetitions >= 1, warmups >= 0, textTokens >= 1, decodeTokens >= 1 else {
             throw ValidationError("--repetitions, --text-tokens and --decode-tokens must be at least 1, --warmups at least 0")
         }
@@ -50,16 +44,12 @@ struct BenchModelCommand: ParsableCommand {
     func run() throws {
         let note: (String) -> Void = { step in FileHandle.standardError.write(Data("bench: \(step)\n".utf8)) }
         let weightsInMemory = try BenchModelCommand.loadWeights(model, progress: note)
-        var runtime = RuntimeOptions()
-        runtime.weightType = weights
-        runtime.activationType = activations
-        runtime.deviceIndex = device
         var settings = ModelBenchmark.Settings()
         settings.repetitions = repetitions
         settings.warmups = warmups
         settings.textTokens = textTokens
         settings.decodeTokens = decodeTokens
-        let report = try ModelBenchmark.run(name: model, weights: weightsInMemory, runtime: runtime, settings: settings, progress: note)
+        let report = try ModelBenchmark.run(name: model, weights: weightsInMemory, runtime: runtime.runtime(), settings: settings, progress: note)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -34,7 +34,12 @@ public final class GPULanguageModel {
     /// Profiles of the last prefill and of the decode steps since creation or `reset()`
     /// (per-dispatch GPU times), when profiling.
     public private(set) var prefillProfile: PhaseProfile?
-    public private(set) var decodeProfile: PhaseProfile?
+    /// Built when asked, not per token: the timings grow with every step.
+    public var decodeProfile: PhaseProfile? {
+        guard profiling, decodeSteps > 0 else { return nil }
+        return PhaseProfile(name: "decode", timings: decodeTimings, stats: decodeStats, wallSeconds: decodeSeconds,
+                            readbackBytes: 4 * decodeSteps, steps: decodeSteps)
+    }
     /// Counts of the last prefill (all its chunks), and totals over the decode steps since
     /// creation or `reset()` (dispatches and barriers as recorded, times the runs; submits as run).
     public private(set) var prefillStats = SequenceStats()
@@ -92,7 +97,7 @@ public final class GPULanguageModel {
         host = weights
         let need = Self.deviceBytes(weights, type: weightType, capacity: capacity)
         do {
-            let store = LanguageWeightStore(device: device, type: weightType)
+            let store = GPUWeightStore(device: device, type: weightType)
             embedding = try store.matrix("embed_tokens", weights.embedTokens, rows: c.vocabSize, cols: c.hiddenSize)
             if Self.sameValues(weights.lmHead, weights.embedTokens) { store.alias("lm_head", to: embedding) }
             resources = LanguageResources(config: c, weights: store,
@@ -117,7 +122,6 @@ public final class GPULanguageModel {
         decodeSteps = 0
         decodeTimings = []
         decodeSeconds = 0
-        decodeProfile = nil
     }
 
     /// Embeds the prompt on the GPU (text ids gathered from the table; image rows copied
@@ -178,10 +182,7 @@ public final class GPULanguageModel {
                 let recording = try prefillRecording(key, image: source)
                 let (stats, seconds) = try recording.run()
                 length += end - first
-                total.dispatches += stats.dispatches
-                total.barriers += stats.barriers
-                total.copies += stats.copies
-                total.submits += stats.submits
+                total += stats
                 wall += seconds
                 if profiling { timings.appendRun(attentionCounted(recording.seq.timings, tokens: end - first, start: length - (end - first))) }
                 first = end
@@ -217,16 +218,9 @@ public final class GPULanguageModel {
         let chosen = try resources.step.readChosen()
         length += 1
         decodeSteps += 1
-        decodeStats.dispatches += stats.dispatches
-        decodeStats.barriers += stats.barriers
-        decodeStats.copies += stats.copies
-        decodeStats.submits += stats.submits
+        decodeStats += stats
         decodeSeconds += wall
-        if profiling {
-            decodeTimings.appendRun(attentionCounted(recording.seq.timings, tokens: 1, start: length - 1))
-            decodeProfile = PhaseProfile(name: "decode", timings: decodeTimings, stats: decodeStats, wallSeconds: decodeSeconds, readbackBytes: 4 * decodeSteps,
-                                         steps: decodeSteps)
-        }
+        if profiling { decodeTimings.appendRun(attentionCounted(recording.seq.timings, tokens: 1, start: length - 1)) }
         return chosen
     }
 

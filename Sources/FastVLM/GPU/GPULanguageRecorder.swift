@@ -5,7 +5,7 @@ import VulkanCore
 /// step buffers and the logits row.
 struct LanguageResources {
     let config: Qwen2Config
-    let weights: LanguageWeightStore
+    let weights: GPUWeightStore
     let cache: KVCacheBuffers
     let frequencies: DeviceBuffer
     let step: StepBuffers

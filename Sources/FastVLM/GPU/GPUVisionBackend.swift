@@ -9,10 +9,10 @@ import VulkanCore
 final class GPUVisionBackend: VisionBackend {
     let seq: CommandSequence
     let arena: TensorArena
-    let weights: GPUWeightCache
+    let weights: GPUWeightStore
     let activations: StorageType
 
-    init(seq: CommandSequence, arena: TensorArena, weights: GPUWeightCache, activations: StorageType) {
+    init(seq: CommandSequence, arena: TensorArena, weights: GPUWeightStore, activations: StorageType) {
         self.seq = seq
         self.arena = arena
         self.weights = weights
@@ -26,9 +26,9 @@ final class GPUVisionBackend: VisionBackend {
     func conv(_ x: GPUMap, _ w: ConvWeights, key: String, gelu: Bool) throws -> GPUMap {
         try check(x.channels == w.inChannels, "\(key): input has \(x.channels) channels, the conv expects \(w.inChannels)")
         if w.kernel == 1 && w.stride == 1 && w.groups == 1 {
-            let (weight, bias) = try weights.pointwise(key, w)
+            let layer = try weights.pointwise(key, w)
             let y = try map(channels: w.outChannels, height: x.height, width: x.width)
-            try LinearOp.encode(seq, x: x.tensor.view, weight: weight, bias: bias, y: y.tensor.view, m: x.pixels,
+            try LinearOp.encode(seq, x: x.tensor.view, weight: layer.weight, bias: layer.biasView, y: y.tensor.view, m: x.pixels,
                                 activation: gelu ? .gelu : .none, activations: activations, label: "conv1x1")
             return y
         }
@@ -51,10 +51,10 @@ final class GPUVisionBackend: VisionBackend {
 
     func pointwise(_ x: GPUMap, _ w: LinearWeights, key: String, gelu: Bool, scale: [Float]?, residual: GPUMap?) throws -> GPUMap {
         try check(x.channels == w.inFeatures, "\(key): input has \(x.channels) channels, the layer expects \(w.inFeatures)")
-        let (weight, bias) = try weights.linear(key, w)
+        let layer = try weights.linear(key, w)
         let y = try map(channels: w.outFeatures, height: x.height, width: x.width)
-        try LinearOp.encode(seq, x: x.tensor.view, weight: weight, bias: bias, y: y.tensor.view, m: x.pixels, activation: gelu ? .gelu : .none,
-                            scale: try scale.map { try weights.vector(key + ".scale", $0) }, residual: residual?.tensor.view,
+        try LinearOp.encode(seq, x: x.tensor.view, weight: layer.weight, bias: layer.biasView, y: y.tensor.view, m: x.pixels, activation: gelu ? .gelu : .none,
+                            scale: try scale.map { try weights.vector(key + ".scale", $0).view }, residual: residual?.tensor.view,
                             activations: activations, label: residual == nil ? "conv1x1" : "conv1x1+residual")
         return y
     }
@@ -62,36 +62,36 @@ final class GPUVisionBackend: VisionBackend {
     func layerNormChannels(_ x: GPUMap, _ norm: NormWeights, key: String) throws -> GPUMap {
         let y = try map(channels: x.channels, height: x.height, width: x.width)
         let bias = norm.bias ?? [Float](repeating: 0, count: x.channels)
-        try RowNormOp.encode(seq, .layer, x: x.tensor.view, weight: try weights.vector(key + ".weight", norm.weight),
-                             bias: try weights.vector(key + ".bias", bias), y: y.tensor.view, rows: x.pixels, width: x.channels, eps: 1e-5,
+        try RowNormOp.encode(seq, .layer, x: x.tensor.view, weight: try weights.vector(key + ".weight", norm.weight).view,
+                             bias: try weights.vector(key + ".bias", bias).view, y: y.tensor.view, rows: x.pixels, width: x.channels, eps: 1e-5,
                              activations: activations)
         return y
     }
 
     func attention(_ x: GPUMap, qkv: LinearWeights, proj: LinearWeights, key: String, scale: [Float], residual: GPUMap) throws -> GPUMap {
         let c = x.channels, n = x.pixels
-        let (qkvWeight, qkvBias) = try weights.linear(key + ".qkv", qkv)
+        let qkvLayer = try weights.linear(key + ".qkv", qkv)
         let packed = try arena.tensor([n, 3 * c], activations)
-        try LinearOp.encode(seq, x: x.tensor.view, weight: qkvWeight, bias: qkvBias, y: packed.view, m: n, activations: activations,
+        try LinearOp.encode(seq, x: x.tensor.view, weight: qkvLayer.weight, bias: qkvLayer.biasView, y: packed.view, m: n, activations: activations,
                             label: "attention.qkv")
         let attended = try arena.tensor([n, c], activations)
         try VisionAttentionOp.encode(seq, qkv: packed.view, out: attended.view, tokens: n, channels: c,
                                      headDim: FastViTHDWeights.AttentionBlock.headDim, activations: activations, label: "attention.core")
-        let (projWeight, projBias) = try weights.linear(key + ".proj", proj)
+        let projLayer = try weights.linear(key + ".proj", proj)
         let y = try map(channels: c, height: x.height, width: x.width)
-        try LinearOp.encode(seq, x: attended.view, weight: projWeight, bias: projBias, y: y.tensor.view, m: n,
-                            scale: try weights.vector(key + ".layer_scale", scale), residual: residual.tensor.view,
+        try LinearOp.encode(seq, x: attended.view, weight: projLayer.weight, bias: projLayer.biasView, y: y.tensor.view, m: n,
+                            scale: try weights.vector(key + ".layer_scale", scale).view, residual: residual.tensor.view,
                             activations: activations, label: "attention.proj+residual")
         return y
     }
 
     func squeezeExciteGELU(_ x: GPUMap, reduce: LinearWeights, expand: LinearWeights, key: String) throws -> GPUMap {
-        let (r, rb) = try weights.linear(key + ".reduce", reduce)
-        let (e, eb) = try weights.linear(key + ".expand", expand)
+        let r = try weights.linear(key + ".reduce", reduce)
+        let e = try weights.linear(key + ".expand", expand)
         let scratch = try arena.tensor([SqueezeExciteOp.scratchFloats(channels: x.channels, reduced: reduce.outFeatures)], .f32)
         let y = try map(channels: x.channels, height: x.height, width: x.width)
-        try SqueezeExciteOp.encode(seq, x: x.tensor.view, y: y.tensor.view, pixels: x.pixels, channels: x.channels, reduce: r, reduceBias: rb,
-                                   expand: e, expandBias: eb, scratch: scratch.view, gelu: true, activations: activations, label: "squeeze_excite")
+        try SqueezeExciteOp.encode(seq, x: x.tensor.view, y: y.tensor.view, pixels: x.pixels, channels: x.channels, reduce: r.weight, reduceBias: r.biasView,
+                                   expand: e.weight, expandBias: e.biasView, scratch: scratch.view, gelu: true, activations: activations, label: "squeeze_excite")
         return y
     }
 

@@ -17,7 +17,7 @@ public final class GPUVisionEncoder {
     public let hidden: Int
     private let input: DeviceBuffer
     private let arena: TensorArena
-    private let weights: GPUWeightCache
+    private let weights: GPUWeightStore
     private let visionSequence: CommandSequence
     private let projectorSequence: CommandSequence
     private let features: GPUTensor
@@ -41,7 +41,7 @@ public final class GPUVisionEncoder {
         hidden = projector.fc2.outFeatures
         input = try device.allocate(bytes: 3 * s * s * 4)
         arena = TensorArena(device: device)
-        weights = GPUWeightCache(device: device, type: weightType)
+        weights = GPUWeightStore(device: device, type: weightType)
 
         visionSequence = CommandSequence(device: device, label: "vision", profiling: profiling)
         let backend = GPUVisionBackend(seq: visionSequence, arena: arena, weights: weights, activations: activationType)
@@ -55,20 +55,20 @@ public final class GPUVisionEncoder {
         try visionSequence.finish()
 
         projectorSequence = CommandSequence(device: device, label: "projector", profiling: profiling)
-        let (fc1, b1) = try weights.linear("projector.fc1", projector.fc1)
-        let (fc2, b2) = try weights.linear("projector.fc2", projector.fc2)
+        let fc1 = try weights.linear("projector.fc1", projector.fc1)
+        let fc2 = try weights.linear("projector.fc2", projector.fc2)
         let h = try arena.tensor([tokenCount, projector.fc1.outFeatures], activationType)
         projected = try arena.tensor([tokenCount, hidden], .f32)
-        try LinearOp.encode(projectorSequence, x: features.view, weight: fc1, bias: b1, y: h.view, m: tokenCount, activation: .gelu,
+        try LinearOp.encode(projectorSequence, x: features.view, weight: fc1.weight, bias: fc1.biasView, y: h.view, m: tokenCount, activation: .gelu,
                             activations: activationType, label: "projector.fc1")
         if activationType == .f16 {
             // LinearOp reads and writes one storage type; the language model reads fp32 rows.
             let half = try arena.tensor([tokenCount, hidden], .f16)
-            try LinearOp.encode(projectorSequence, x: h.view, weight: fc2, bias: b2, y: half.view, m: tokenCount, activations: .f16,
+            try LinearOp.encode(projectorSequence, x: h.view, weight: fc2.weight, bias: fc2.biasView, y: half.view, m: tokenCount, activations: .f16,
                                 label: "projector.fc2")
             try ConvertOp.halfToFloat(projectorSequence, x: half.view, y: projected.view, count: tokenCount * hidden, label: "projector.to_f32")
         } else {
-            try LinearOp.encode(projectorSequence, x: h.view, weight: fc2, bias: b2, y: projected.view, m: tokenCount, label: "projector.fc2")
+            try LinearOp.encode(projectorSequence, x: h.view, weight: fc2.weight, bias: fc2.biasView, y: projected.view, m: tokenCount, label: "projector.fc2")
         }
         try projectorSequence.finish()
     }

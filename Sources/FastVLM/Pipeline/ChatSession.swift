@@ -13,8 +13,8 @@ public final class ChatSession {
     private var carry: [Int] = []
     private var turns = 0
 
-    /// `image` carries the image (or pixel values), system prompt, sampling and token limit;
-    /// its `prompt` is ignored.
+    /// `image` carries the image (or pixel values), system prompt, sampling, token limit and
+    /// the first turn's --dump folder; its `prompt` is ignored.
     public init(pipeline: FastVLMPipeline, image: GenerationRequest) {
         self.pipeline = pipeline
         self.image = image
@@ -51,11 +51,15 @@ public final class ChatSession {
             var start = now()
             let pixels = try p.pixels(request)
             t.preprocess = seconds(since: start)
-            let rows = try p.encodeImage(pixels, timings: &t, dump: nil)
+            let rows = try p.encodeImage(pixels, timings: &t, dump: request.dump)
             start = now()
             first = try p.language.prefill(prompt, image: rows, sampling: request.sampling, rng: &rng)
             t.prefill = seconds(since: start)
             promptCount = prompt.count
+            if let dump = request.dump {
+                let logits = try p.language.lastLogits()
+                try NPY.write(logits, shape: [logits.count], to: dump.appending(path: "logits_last.npy"))
+            }
         } else {
             guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw CheckpointError("the prompt is empty") }
             try ChatPrompt.checkText(question, what: "prompt")

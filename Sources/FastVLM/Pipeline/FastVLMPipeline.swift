@@ -86,14 +86,10 @@ public final class FastVLMPipeline {
             encoder = nil
             language = CPULanguageSession(weights: w.language, sampleVocabulary: vocab)
         case .gpu:
-            progress("opening the Vulkan device")
-            let device = try Device(index: runtime.deviceIndex)
-            self.device = device
-            progress("uploading the vision encoder to \(device.capabilities.name)")
-            encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType,
-                                           activationType: runtime.activationType(for: device.capabilities), profiling: runtime.profiling)
-            progress("uploading the language model")
-            language = try GPULanguageSession(device: device, weights: w.language, runtime: runtime, capacity: contextTokens, sampleVocabulary: vocab)
+            let gpu = try GPUModel(weights: w, runtime: runtime, capacity: contextTokens, sampleVocabulary: vocab, progress: progress)
+            device = gpu.device
+            encoder = gpu.encoder
+            language = gpu.language
         }
         loadSeconds = seconds(since: start)
     }
@@ -190,28 +186,8 @@ public final class FastVLMPipeline {
 
     /// Runs the whole model, streaming text through `onText`.
     public func generate(_ request: GenerationRequest, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
-        language.reset()
-        var t = Timings()
-        t.load = loadSeconds
-        let prompt = try promptIDs(request)
-        var start = now()
-        let pixelValues = try pixels(request)
-        t.preprocess = seconds(since: start)
-        let image = try encodeImage(pixelValues, timings: &t, dump: request.dump)
-
-        start = now()
-        var rng = SplitMix64(seed: request.sampling.seed)
-        let first = try language.prefill(prompt, image: image, sampling: request.sampling, rng: &rng)
-        t.prefill = seconds(since: start)
-        t.ttft = t.preprocess + t.vision + t.projector + t.prefill
-        if let dump = request.dump {
-            let logits = try language.lastLogits()
-            try NPY.write(logits, shape: [logits.count], to: dump.appending(path: "logits_last.npy"))
-        }
-        let generated = try decode(from: first, maxTokens: request.maxTokens, sampling: request.sampling, rng: &rng, timings: &t, onText: onText).tokens
-        t.peakDeviceBytes = device?.peakBytesInUse ?? 0
-        let text = tokenizer.decode(generated, skipSpecialTokens: true).trimmingCharacters(in: .whitespacesAndNewlines)
-        return GenerationResult(text: text, tokenIDs: generated, promptTokens: prompt.count, timings: t, profiles: profiles)
+        // One question is the first turn of a conversation.
+        try ChatSession(pipeline: self, image: request).ask(request.prompt, onText: onText)
     }
 
     /// Samples until a stop token or `maxTokens`, streaming text. Returns the tokens and the

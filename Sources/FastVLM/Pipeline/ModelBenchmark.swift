@@ -66,19 +66,13 @@ public enum ModelBenchmark {
 
     public static func run(name: String, weights w: FastVLMWeights, runtime: RuntimeOptions, settings: Settings,
                            progress: (String) -> Void = { _ in }) throws -> Report {
-        progress("opening the Vulkan device")
-        let device = try Device(index: runtime.deviceIndex)
-        let caps = device.capabilities
-        progress("uploading weights")
-        let activations = runtime.activationType(for: caps)
-        let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType,
-                                           activationType: activations)
         let config = w.language.config
         let n = w.vision.tokenCount
         let promptCount = max(settings.textTokens, SyntheticPrompt.frameTokens) + n
         let vocab = config.vocabSize
-        let language = try GPULanguageSession(device: device, weights: w.language, runtime: runtime,
-                                              capacity: promptCount + settings.decodeTokens + 1, sampleVocabulary: vocab)
+        let gpu = try GPUModel(weights: w, runtime: runtime, capacity: promptCount + settings.decodeTokens + 1, sampleVocabulary: vocab, progress: progress)
+        let (device, encoder, language) = (gpu.device, gpu.encoder, gpu.language)
+        let caps = device.capabilities
 
         // The spec's reference chat prompt (real Qwen2 ids; folded into smaller vocabularies).
         let chat = try SyntheticPrompt.chat(textTokens: max(settings.textTokens, SyntheticPrompt.frameTokens), imageTokens: n)
@@ -138,7 +132,7 @@ public enum ModelBenchmark {
             Figure(name: "decode weight bandwidth", unit: "GB/s", best: weightBytes / 1e9 / (decode.min() ?? 1), median: weightBytes / 1e9 / max(decodeMedian, 1e-12)),
         ]
         let stats = encoder.visionStats
-        return Report(model: name, device: caps.name, weights: runtime.weightType.rawValue, activations: activations.rawValue,
+        return Report(model: name, device: caps.name, weights: runtime.weightType.rawValue, activations: encoder.activationType.rawValue,
                       imageSize: s, promptTokens: promptCount,
                       decodeTokens: settings.decodeTokens, repetitions: settings.repetitions, figures: figures,
                       encoderGFLOP: flops / 1e9, encoderDispatches: stats.dispatches, encoderSubmits: stats.submits,

@@ -76,7 +76,7 @@ public enum Conv2DOp {
     }
 
     /// Output side for an input side, kernel and stride (padding k/2).
-    public static func outputSize(_ size: Int, kernel: Int, stride: Int) -> Int { (size + 2 * (kernel / 2) - kernel) / stride + 1 }
+    public static func outputSize(_ size: Int, kernel: Int, stride: Int) -> Int { Reference.convOutputSize(size, kernel: kernel, stride: stride) }
 
     /// y [OH][OW][C_out] = act(conv(x [height][width][C_in])), x and y stored as `activations`.
     /// `tile` overrides the device's default work block (tests cover both).

@@ -54,7 +54,7 @@ public enum DepthwiseConv2DOp {
     }
 
     /// Output side for an input side, kernel and stride (padding k/2).
-    public static func outputSize(_ size: Int, kernel: Int, stride: Int) -> Int { (size + 2 * (kernel / 2) - kernel) / stride + 1 }
+    public static func outputSize(_ size: Int, kernel: Int, stride: Int) -> Int { Reference.convOutputSize(size, kernel: kernel, stride: stride) }
 
     /// y [OH][OW][C_out] = act(conv(x [height][width][C_in])), x and y stored as `activations`.
     /// `vectorized` forces the vec4 or the scalar kernel (nil: vec4 whenever C_out % 4 == 0) and

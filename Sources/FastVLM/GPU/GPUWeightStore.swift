@@ -5,6 +5,8 @@ import VulkanCore
 struct DeviceLinear {
     let weight: LinearWeight
     let bias: DeviceBuffer?
+
+    var biasView: BufferView? { bias?.view }
 }
 
 /// q, k and v stacked in one [q; k; v] weight, so a decode step runs one GEMV whose output
@@ -17,16 +19,20 @@ struct DeviceQKV {
     let v: DeviceLinear
 }
 
-/// Qwen2's weights on the device, uploaded on first use under the keys `Qwen2.forward`
-/// passes, so the recorder needs no knowledge of the layer structure. Once the first
-/// recording has touched every key, later recordings only look up, and the host arrays
-/// may be gone: a key met with no values and not uploaded is an error.
-final class LanguageWeightStore {
+/// Model weights on the device, uploaded on first use under the keys the architecture code
+/// (`FastViTHD.forward`, `Qwen2.forward`) passes, so the recorders need no knowledge of the
+/// layer structure. Once the first recording has touched every key, later recordings only
+/// look up, and the host arrays may be gone: a key met with no values and not uploaded is
+/// an error. `type` is the storage of the large matrices (GEMM and dense-conv weights);
+/// vectors (biases, norms, layer scales) and depthwise taps stay fp32.
+final class GPUWeightStore {
     let device: Device
     let type: StorageType
     private var vectors: [String: DeviceBuffer] = [:]
     private var linears: [String: DeviceLinear] = [:]
     private var qkvs: [String: DeviceQKV] = [:]
+    private var denseConvs: [String: Conv2DOp.Weight] = [:]
+    private var depthwiseConvs: [String: DepthwiseConv2DOp.Weight] = [:]
     /// Device bytes uploaded so far.
     private(set) var bytes = 0
 
@@ -35,7 +41,7 @@ final class LanguageWeightStore {
         self.type = type
     }
 
-    /// An fp32 vector (norm weights).
+    /// An fp32 vector (norm weights, layer scales).
     func vector(_ key: String, _ values: [Float]) throws -> DeviceBuffer {
         if let v = vectors[key] { return v }
         try requireValues(key, values.count)
@@ -52,6 +58,33 @@ final class LanguageWeightStore {
                              bias: try w.bias.map { try uploadVector($0) })
         linears[key] = l
         return l
+    }
+
+    /// A 1x1 convolution as a linear layer (OIHW with H = W = 1 is [out][in]).
+    func pointwise(_ key: String, _ c: ConvWeights) throws -> DeviceLinear {
+        try linear(key, LinearWeights(weight: c.weight, bias: c.bias, outFeatures: c.outChannels, inFeatures: c.inChannels))
+    }
+
+    /// A dense k x k convolution (groups 1).
+    func conv(_ key: String, _ c: ConvWeights) throws -> Conv2DOp.Weight {
+        if let w = denseConvs[key] { return w }
+        try requireValues(key, c.weight.count)
+        let w = try Conv2DOp.Weight(device: device, values: c.weight, bias: c.bias, outChannels: c.outChannels,
+                                    inChannels: c.inChannels, kernel: c.kernel, type: type)
+        denseConvs[key] = w
+        bytes += w.buffer.size + w.bias.size
+        return w
+    }
+
+    /// A depthwise or channel-multiplier convolution (groups = C_in).
+    func depthwise(_ key: String, _ c: ConvWeights) throws -> DepthwiseConv2DOp.Weight {
+        if let w = depthwiseConvs[key] { return w }
+        try requireValues(key, c.weight.count)
+        let w = try DepthwiseConv2DOp.Weight(device: device, values: c.weight, bias: c.bias, inChannels: c.inChannels,
+                                             multiplier: c.outChannels / c.inChannels, kernel: c.kernel)
+        depthwiseConvs[key] = w
+        bytes += w.buffer.size + (w.bias?.size ?? 0)
+        return w
     }
 
     /// A bias-free [rows][cols] matrix (embedding table, LM head).
@@ -98,7 +131,7 @@ final class LanguageWeightStore {
     }
 
     private func requireValues(_ key: String, _ count: Int) throws {
-        guard count > 0 else { throw GPULanguageModelError("weight \(key) is not on the device and no values were given for it") }
+        guard count > 0 else { throw CheckpointError("weight \(key) is not on the device and no values were given for it") }
     }
 
     private func upload(_ key: String, _ values: [Float], rows: Int, cols: Int) throws -> LinearWeight {
