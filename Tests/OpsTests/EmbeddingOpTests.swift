@@ -7,7 +7,7 @@ final class EmbeddingOpTests: GPUTestCase {
     func check(vocab: Int, hidden: Int, ids: [UInt32], type: StorageType, bindingLimit: Int? = nil) throws {
         var table = randomValues(vocab * hidden, seed: UInt64(vocab + hidden))
         if type == .f16 { table = roundedToHalf(table) }
-        let weight = try LinearWeight(device: device, values: table, rows: vocab, cols: hidden, type: type)
+        let weight = try LinearWeight(device: device, values: table, rows: vocab, cols: hidden, format: type.weightFormat)
         let sentinel: Float = 9.5
         let (gids, gout) = (try device.upload(ids), try buffer([Float](repeating: sentinel, count: ids.count * hidden)))
         try run {

@@ -15,7 +15,7 @@ final class LinearOpTests: GPUTestCase {
             var w = randomValues(n * k, seed: UInt64(n * 7 + k), scale: 0.5)
             if type == .f16 { w = roundedToHalf(w) }
             let b = randomValues(n, seed: UInt64(n))
-            let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+            let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: type.weightFormat)
             let (gx, gb, gy) = (try buffer(x, as: activations), try buffer(b), try buffer([Float](repeating: .nan, count: m * n), as: activations))
             try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: bias ? gb.view : nil, y: gy.view, m: m, activation: activation,
                                           activations: activations, variant: variant) }
@@ -64,7 +64,7 @@ final class LinearOpTests: GPUTestCase {
                 let w = roundedToHalf(randomValues(n * k, seed: 12, scale: 0.3))
                 let b = randomValues(n, seed: 13), g = randomValues(n, seed: 14)
                 let res = randomValues(m * n, seed: 15)
-                let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: .f16)
+                let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: .f16)
                 let (gx, gb, gg, gr) = (try buffer(x), try buffer(b), try buffer(g), try buffer(res))
                 try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, activation: .gelu,
                                               scale: gg.view, residual: gr.view, variant: v) }
@@ -91,7 +91,7 @@ final class LinearOpTests: GPUTestCase {
                     let b = randomValues(n, seed: 43)
                     var res = randomValues(m * n, seed: 44)
                     if activations == .f16 { res = roundedToHalf(res) }
-                    let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+                    let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: type.weightFormat)
                     let (gx, gb, gr) = (try buffer(gateUp, as: activations), try buffer(b), try buffer(res, as: activations))
                     try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, residual: gr.view,
                                                   activations: activations, variant: .gemv, input: .swiGLU) }
@@ -108,7 +108,7 @@ final class LinearOpTests: GPUTestCase {
     /// The stacked input is a GEMV feature: other kernels refuse it, and X must hold 2K per row.
     func testSwiGLUInputErrors() throws {
         let (m, n, k) = (2, 8, 16)
-        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 51), rows: n, cols: k, type: .f32)
+        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 51), rows: n, cols: k, format: .f32)
         let (gx, gy) = (try buffer(randomValues(m * 2 * k, seed: 52)), try zeros(m * n))
         for v in [LinearOp.Variant.tiled, .subgroup] where LinearOp.supports(v, caps: device.capabilities, m: m, k: k) {
             XCTAssertThrowsError(try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, variant: v, input: .swiGLU) }) {
@@ -129,7 +129,7 @@ final class LinearOpTests: GPUTestCase {
         while w.count < n * k { w.append(contentsOf: pattern.prefix(n * k - w.count)) }
         // Make rows distinguishable across slices.
         for row in stride(from: 0, to: n, by: 997) { w[row * k] = Float(Float16(Float(row % 61) / 8)) }
-        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: .f16)
+        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: .f16)
         XCTAssertGreaterThan(weight.byteCount, device.capabilities.maxStorageBufferRange > 1 << 30 ? 0 : device.capabilities.maxStorageBufferRange)
         let x = randomValues(k, seed: 22)
         let (gx, gy) = (try buffer(x), try zeros(n))
@@ -147,7 +147,7 @@ final class LinearOpTests: GPUTestCase {
         let n = parts.reduce(0, +)
         for type in StorageType.allCases {
             let w = roundedToHalf(randomValues(n * k, seed: 31, scale: 0.5))
-            let stacked = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+            let stacked = try LinearWeight(device: device, values: w, rows: n, cols: k, format: type.weightFormat)
             for m in [1, 5, 20] {
                 let x = randomValues(m * k, seed: UInt64(32 + m))
                 let whole = Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: nil)
@@ -165,7 +165,7 @@ final class LinearOpTests: GPUTestCase {
             }
             let alignment = max(4, device.capabilities.minStorageBufferOffsetAlignment)
             if alignment > type.size {
-                let odd = try LinearWeight(device: device, values: [Float](repeating: 0, count: 3 * 3), rows: 3, cols: 3, type: type)
+                let odd = try LinearWeight(device: device, values: [Float](repeating: 0, count: 3 * 3), rows: 3, cols: 3, format: type.weightFormat)
                 XCTAssertFalse(odd.canSplit(atRow: 1))
                 XCTAssertThrowsError(try odd.rows(1..<3))
             }
@@ -175,7 +175,7 @@ final class LinearOpTests: GPUTestCase {
     /// Profiling records one timing per dispatch with the op's FLOP count.
     func testProfiledDispatchTimings() throws {
         let (m, n, k) = (4, 32, 64)
-        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 5), rows: n, cols: k, type: .f32)
+        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 5), rows: n, cols: k, format: .f32)
         let (gx, gy) = (try buffer(randomValues(m * k, seed: 6)), try zeros(m * n))
         let seq = CommandSequence(device: device, label: "profiled", profiling: true)
         for _ in 0..<3 { try LinearOp.encode(seq, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m) }

@@ -18,8 +18,8 @@ final class SqueezeExciteOpTests: GPUTestCase {
             if type == .f16 { (w1, w2) = (roundedToHalf(w1), roundedToHalf(w2)) }
             let b1 = bias ? randomValues(r, seed: UInt64(70 + i), scale: 0.5) : [Float](repeating: 0, count: r)
             let b2 = bias ? randomValues(c, seed: UInt64(80 + i)) : [Float](repeating: 0, count: c)
-            let reduce = try LinearWeight(device: device, values: w1, rows: r, cols: c, type: type)
-            let expand = try LinearWeight(device: device, values: w2, rows: c, cols: r, type: type)
+            let reduce = try LinearWeight(device: device, values: w1, rows: r, cols: c, format: type.weightFormat)
+            let expand = try LinearWeight(device: device, values: w2, rows: c, cols: r, format: type.weightFormat)
             let (gx, gb1, gb2) = (try buffer(x, as: act), try buffer(b1), try buffer(b2))
             let gy = inPlace ? gx : try buffer([Float](repeating: .nan, count: p * c), as: act)
             let scratch = try zeros(SqueezeExciteOp.scratchFloats(channels: c, reduced: r))

@@ -135,7 +135,7 @@ final class GPUWeightStore {
     }
 
     private func upload(_ key: String, _ values: [Float], rows: Int, cols: Int) throws -> LinearWeight {
-        let w = try LinearWeight(device: device, values: values, rows: rows, cols: cols, type: type)
+        let w = try LinearWeight(device: device, values: values, rows: rows, cols: cols, format: WeightFormat(rawValue: type.rawValue)!)
         bytes += w.buffer.size
         return w
     }

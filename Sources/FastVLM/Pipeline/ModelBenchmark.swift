@@ -104,9 +104,9 @@ public enum ModelBenchmark {
         // LM head as a GEMV (larger than any cache, so it streams from memory as decode does).
         progress("baselines")
         let (h, inter) = (config.hiddenSize, config.intermediateSize)
-        let gemm = try LinearBenchmark.measure(device, m: 256, n: inter, k: h, weights: runtime.weightType, repeats: 3,
+        let gemm = try LinearBenchmark.measure(device, m: 256, n: inter, k: h, weights: WeightFormat(rawValue: runtime.weightType.rawValue)!, repeats: 3,
                                                x: LinearBenchmark.values(256 * h, seed: 1), w: LinearBenchmark.values(inter * h, seed: 2, scale: 0.05))
-        let gemv = try LinearBenchmark.measure(device, m: 1, n: config.vocabSize, k: h, weights: runtime.weightType, repeats: 5,
+        let gemv = try LinearBenchmark.measure(device, m: 1, n: config.vocabSize, k: h, weights: WeightFormat(rawValue: runtime.weightType.rawValue)!, repeats: 5,
                                                x: LinearBenchmark.values(h, seed: 1), w: LinearBenchmark.values(config.vocabSize * h, seed: 2, scale: 0.05))
 
         func figure(_ name: String, _ unit: String, _ values: [Double], scale: Double = 1) -> Figure {

@@ -22,20 +22,21 @@ public enum EmbeddingOp {
         let (vocab, hidden) = (table.rows, table.cols)
         try require(t > 0 && ids.size >= t * 4, "embedding: ids hold \(ids.size / 4) values, needs \(t)")
         try require(floats(out) >= t * hidden, "embedding: out holds \(floats(out)) floats, needs \(t)x\(hidden)")
-        try require(table.type == .f32 || hidden % 2 == 0, "embedding: an fp16 table needs an even hidden size, not \(hidden)")
-        let half = table.type == .f16
+        try require(table.format == .f32 || (table.format == .f16 && hidden % 2 == 0),
+                    "embedding: no kernel for a \(table.format) table of hidden size \(hidden)")
+        let half = table.format == .f16
         let shader = half ? ShaderLibrary.embedding_f16 : ShaderLibrary.embedding_f32
         let pipeline = try seq.device.pipeline(shader, bindings: 3, pushConstantSize: 16, specialization: [UInt32(local)])
         let columns = half ? hidden / 2 : hidden
         var caps = seq.device.capabilities
         caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, bindingLimit)
-        let slices = LinearOp.slices(rows: vocab, rowBytes: hidden * table.type.size, caps: caps)
+        let slices = LinearOp.slices(rows: vocab, rowBytes: table.rowBytes, caps: caps)
         for slice in slices {
             let rows = table.rowSlice(first: slice.lowerBound, count: slice.count)
             try seq.dispatch(pipeline, [.read(rows), .read(ids), .write(out)],
                              push: [UInt32(t), UInt32(columns), UInt32(slice.lowerBound), UInt32(slice.count)],
                              groups: Grid.strided(t * columns, local: local), label: label,
-                             bytes: Double(t * hidden * (4 + table.type.size)) / Double(slices.count))
+                             bytes: Double(t * (hidden * 4 + table.rowBytes)) / Double(slices.count))
         }
     }
 

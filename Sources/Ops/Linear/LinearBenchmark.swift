@@ -14,9 +14,9 @@ public enum LinearBenchmark {
     }
 
     /// One warm-up replay, then `repeats` dispatches timed with GPU timestamps; the median.
-    public static func measure(_ device: Device, m: Int, n: Int, k: Int, weights type: StorageType, activations act: StorageType = .f32,
+    public static func measure(_ device: Device, m: Int, n: Int, k: Int, weights format: WeightFormat, activations act: StorageType = .f32,
                                repeats: Int = 5, x: [Float], w: [Float]) throws -> Result {
-        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: format)
         let gx = try device.allocate(bytes: m * k * act.size + 4)
         let gy = try device.allocate(bytes: m * n * act.size + 4)
         if act == .f16 {

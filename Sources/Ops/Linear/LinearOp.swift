@@ -55,8 +55,8 @@ public enum LinearOp {
         if let scale { try require(floats(scale) >= n, "linear: scale holds \(floats(scale)) values, needs \(n)") }
         if let residual { try require(residual.size >= m * n * a, "linear: residual holds \(residual.size) bytes, needs \(m)x\(n) \(activations)") }
 
-        let shader = input == .swiGLU ? Self.swiGLUShader(weights: weight.type, activations: activations)
-                                      : Self.shader(variant, weights: weight.type, activations: activations)
+        let shader = try input == .swiGLU ? Self.swiGLUShader(weights: weight.format, activations: activations)
+                                          : Self.shader(variant, weights: weight.format, activations: activations)
         let local: Int
         switch variant {
         case .tiled: local = 256
@@ -72,7 +72,7 @@ public enum LinearOp {
         }
         let pipeline = try seq.device.pipeline(shader, bindings: 6, pushConstantSize: 36, specialization: spec)
 
-        for slice in slices(rows: n, rowBytes: k * weight.type.size, caps: caps) {
+        for slice in slices(rows: n, rowBytes: weight.rowBytes, caps: caps) {
             let w = weight.rowSlice(first: slice.lowerBound, count: slice.count)
             let push: [UInt32] = [UInt32(m), UInt32(slice.count), UInt32(k), UInt32(slice.lowerBound), UInt32(n),
                                   bias == nil ? 0 : 1, activation.rawValue, residual == nil ? 0 : 1, scale == nil ? 0 : 1]
@@ -98,7 +98,7 @@ public enum LinearOp {
         }
     }
 
-    static func shader(_ variant: Variant, weights: StorageType, activations: StorageType) -> ShaderSource {
+    static func shader(_ variant: Variant, weights: WeightFormat, activations: StorageType) throws -> ShaderSource {
         switch (variant, weights, activations) {
         case (.tiled, .f16, .f32): return ShaderLibrary.linear_tiled_f16
         case (.tiled, .f32, .f32): return ShaderLibrary.linear_tiled_f32
@@ -112,16 +112,18 @@ public enum LinearOp {
         case (.gemv, .f32, .f32): return ShaderLibrary.gemv_f32
         case (.gemv, .f16, .f16): return ShaderLibrary.gemv_f16_a16
         case (.gemv, .f32, .f16): return ShaderLibrary.gemv_f32_a16
+        default: throw OpError("linear: no \(variant) kernel for \(weights) weights")
         }
     }
 
     /// The GEMV whose X rows are stacked [gate | up] (Shaders/gemv.comp, SWIGLU_INPUT).
-    static func swiGLUShader(weights: StorageType, activations: StorageType) -> ShaderSource {
+    static func swiGLUShader(weights: WeightFormat, activations: StorageType) throws -> ShaderSource {
         switch (weights, activations) {
         case (.f16, .f32): return ShaderLibrary.gemv_f16_swiglu
         case (.f32, .f32): return ShaderLibrary.gemv_f32_swiglu
         case (.f16, .f16): return ShaderLibrary.gemv_f16_a16_swiglu
         case (.f32, .f16): return ShaderLibrary.gemv_f32_a16_swiglu
+        default: throw OpError("linear: no SwiGLU-input gemv kernel for \(weights) weights")
         }
     }
 

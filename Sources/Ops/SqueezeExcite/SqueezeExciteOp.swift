@@ -59,7 +59,8 @@ public enum SqueezeExciteOp {
     /// output[n] = act(W[n, :] . input + b[n]), act 1 = ReLU, 2 = sigmoid.
     static func fc(_ seq: CommandSequence, input: BufferView, weight: LinearWeight, bias: BufferView?, output: BufferView,
                    activation: UInt32, label: String) throws {
-        let shader = weight.type == .f16 ? ShaderLibrary.se_fc_f16 : ShaderLibrary.se_fc_f32
+        try require(weight.format == .f16 || weight.format == .f32, "squeeze-excite: no kernel for \(weight.format) weights")
+        let shader = weight.format == .f16 ? ShaderLibrary.se_fc_f16 : ShaderLibrary.se_fc_f32
         let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 16, specialization: [UInt32(fcLocal)])
         let (n, k) = (weight.rows, weight.cols)
         try seq.dispatch(pipeline, [.read(input), .read(weight.rowSlice(first: 0, count: weight.rows)), .read(bias ?? input), .write(output)],
