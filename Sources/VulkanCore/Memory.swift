@@ -242,6 +242,8 @@ extension Device {
     public func allocateHostVisible(bytes: Int) throws -> DeviceBuffer { try memory.allocateHostVisible(bytes) }
 
     public var bytesInUse: Int { memory.bytesInUse }
+    /// The device-local heap the model's buffers come from (what a memory plan must fit).
+    public var heapBytes: Int { memory.heapSize }
     public var peakBytesInUse: Int { memory.peakBytesInUse }
     public var deviceMemoryIsHostVisible: Bool { memory.deviceTypeHostVisible }
 

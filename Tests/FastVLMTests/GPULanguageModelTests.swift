@@ -25,16 +25,16 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         return Tiny(model: model, prompt: prompt, golden: golden, projected: try Fixtures.npy("projector_out.npy").values)
     }
 
-    func model(_ t: Tiny, _ type: StorageType, capacity: Int = 64) throws -> GPULanguageModel {
-        try GPULanguageModel(device: device, weights: t.language, weightType: type, capacity: capacity, sampleVocabulary: t.golden.sample_vocab)
+    func model(_ t: Tiny, _ type: WeightFormat, capacity: Int = 64) throws -> GPULanguageModel {
+        try GPULanguageModel(device: device, weights: t.language, formats: .language(type, sixteenBit: .f16), capacity: capacity, sampleVocabulary: t.golden.sample_vocab)
     }
 
     // MARK: goldens
 
-    func checkGolden(_ layout: CheckpointLayout, _ type: StorageType, tolerance: Float, on other: Device? = nil, prefillChunk: Int? = nil) throws {
+    func checkGolden(_ layout: CheckpointLayout, _ type: WeightFormat, tolerance: Float, on other: Device? = nil, prefillChunk: Int? = nil) throws {
         let device = other ?? self.device!
         let t = try tiny(layout)
-        let lm = try GPULanguageModel(device: device, weights: t.language, weightType: type, capacity: 64, sampleVocabulary: t.golden.sample_vocab,
+        let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(type, sixteenBit: .f16), capacity: 64, sampleVocabulary: t.golden.sample_vocab,
                                       prefillChunk: prefillChunk)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
@@ -93,7 +93,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         while tokens.count < count {
             let next = Reference.sample(logits, count: t.golden.sample_vocab, parameters: sampling, rng: &rng)
             tokens.append(next)
-            logits = try Qwen2.forward(w, embeddings: HostRows(values: Array(w.embedTokens[next * h..<(next + 1) * h]), rows: 1, width: h), on: backend).values
+            logits = try Qwen2.forward(w, embeddings: HostRows(values: try w.embedTokens.rows(next..<next + 1), rows: 1, width: h), on: backend).values
         }
         return tokens
     }
@@ -148,7 +148,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         let backend = CPULanguageBackend(config: w.config)
         var logits = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h), on: backend).values
         for id in tokens {
-            logits = try Qwen2.forward(w, embeddings: HostRows(values: Array(w.embedTokens[id * h..<(id + 1) * h]), rows: 1, width: h), on: backend).values
+            logits = try Qwen2.forward(w, embeddings: HostRows(values: try w.embedTokens.rows(id..<id + 1), rows: 1, width: h), on: backend).values
         }
         return logits
     }
@@ -177,7 +177,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         let h = w.config.hiddenSize
         let backend = CPULanguageBackend(config: w.config)
         _ = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h), on: backend)
-        for id in fed { _ = try Qwen2.forward(w, embeddings: HostRows(values: Array(w.embedTokens[id * h..<(id + 1) * h]), rows: 1, width: h), on: backend) }
+        for id in fed { _ = try Qwen2.forward(w, embeddings: HostRows(values: try w.embedTokens.rows(id..<id + 1), rows: 1, width: h), on: backend) }
         let expected = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(turn, image: []), rows: turn.count, width: h), on: backend).values
         XCTAssertLessThanOrEqual(normalisedMaxError(try lm.lastLogits(), expected), 1e-4)
     }
@@ -202,7 +202,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     func testDecodeReplaysOneSubmitPerToken() throws {
         let t = try tiny(.apple)
         // The GPU choice (fused SwiGLU) whatever this device is; the CPU-device choice is the plain path below.
-        let lm = try GPULanguageModel(device: device, weights: t.language, weightType: .f16, capacity: 64,
+        let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(.f16, sixteenBit: .f16), capacity: 64,
                                       sampleVocabulary: t.golden.sample_vocab, profiling: true, prefillChunk: nil, fusesSwiGLU: true)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
@@ -231,7 +231,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         let image = try device.upload(t.projected)
         var runs: [(tokens: [Int], logits: [Float], stats: SequenceStats)] = []
         for fused in [false, true] {
-            let lm = try GPULanguageModel(device: device, weights: t.language, weightType: .f32, capacity: 64, sampleVocabulary: t.golden.sample_vocab,
+            let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(.f32, sixteenBit: .f16), capacity: 64, sampleVocabulary: t.golden.sample_vocab,
                                           profiling: false, prefillChunk: nil, fusesSwiGLU: fused)
             var rng = SplitMix64(seed: 0)
             var tokens = [try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)]
@@ -251,8 +251,9 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     func testUntiedLMHead() throws {
         let t = try tiny(.apple)
         var w = t.language
-        w.lmHead = w.lmHead.enumerated().map { i, v in v * 1.5 + Float(i % 7) * 0.01 }
-        let lm = try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 64, sampleVocabulary: t.golden.sample_vocab)
+        w.lmHead = WeightTensor(name: "untied", shape: w.lmHead.shape,
+                                values: try w.lmHead.floats().enumerated().map { i, v in v * 1.5 + Float(i % 7) * 0.01 })
+        let lm = try GPULanguageModel(device: device, weights: w, formats: .language(.f32, sixteenBit: .f16), capacity: 64, sampleVocabulary: t.golden.sample_vocab)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
         _ = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
@@ -268,12 +269,12 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     func testCapacityErrors() throws {
         let t = try tiny(.apple)
         let w = t.language
-        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: w.config.maxPositions + 1,
+        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, formats: .language(.f32, sixteenBit: .f16), capacity: w.config.maxPositions + 1,
                                                   sampleVocabulary: t.golden.sample_vocab)) { error in
             XCTAssertTrue("\(error)".contains("\(w.config.maxPositions)"), "\(error)")
         }
-        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 0, sampleVocabulary: t.golden.sample_vocab))
-        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 8, sampleVocabulary: w.config.vocabSize + 1))
+        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, formats: .language(.f32, sixteenBit: .f16), capacity: 0, sampleVocabulary: t.golden.sample_vocab))
+        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, formats: .language(.f32, sixteenBit: .f16), capacity: 8, sampleVocabulary: w.config.vocabSize + 1))
 
         let small = t.prompt.count - 1
         let lm = try model(t, .f32, capacity: small)

@@ -26,11 +26,11 @@ public final class GPUVisionEncoder {
     public private(set) var projectorProfile: PhaseProfile?
 
     /// - Parameters:
-    ///   - weightType: storage of the GEMM and dense-conv weights (fp16 default in the product,
-    ///     fp32 for exact comparisons).
+    ///   - formats: storage of the GEMM and dense-conv weights (16-bit in the product, fp32 for
+    ///     exact comparisons).
     ///   - activationType: storage of the feature maps, qkv rows and projector rows (fp16 halves
     ///     the memory traffic; needs storageBuffer16BitAccess). Accumulation is fp32 either way.
-    public init(device: Device, vision: FastViTHDWeights, projector: ProjectorWeights, weightType: StorageType,
+    public init(device: Device, vision: FastViTHDWeights, projector: ProjectorWeights, formats: WeightFormats,
                 activationType: StorageType = .f32, profiling: Bool = false) throws {
         self.device = device
         self.activationType = activationType
@@ -41,7 +41,7 @@ public final class GPUVisionEncoder {
         hidden = projector.fc2.outFeatures
         input = try device.allocate(bytes: 3 * s * s * 4)
         arena = TensorArena(device: device)
-        weights = GPUWeightStore(device: device, type: weightType)
+        weights = GPUWeightStore(device: device, formats: formats)
 
         visionSequence = CommandSequence(device: device, label: "vision", profiling: profiling)
         let backend = GPUVisionBackend(seq: visionSequence, arena: arena, weights: weights, activations: activationType)
