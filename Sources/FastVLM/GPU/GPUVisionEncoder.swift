@@ -73,6 +73,9 @@ public final class GPUVisionEncoder {
         try projectorSequence.finish()
     }
 
+    /// Device bytes of the uploaded weights.
+    public var weightBytes: Int { weights.bytes }
+
     /// Device bytes held: weights and activation arena.
     public var deviceBytes: Int { weights.bytes + arena.reservedBytes + input.size }
 

@@ -89,7 +89,8 @@ public struct MemoryPlan: Sendable, Equatable {
     // MARK: activations
 
     /// The encoder's arena holds a few of its largest maps at once (the stem's, and a stage's
-    /// widened ConvFFN map), plus the input, the tokens and the projector rows.
+    /// widened ConvFFN map), plus the input, the tokens and the projector rows; it reserves
+    /// whole chunks, and one more for what fragmentation leaves unused.
     static func visionActivationBytes(_ v: FastViTHDWeights, act: StorageType, imageSize s: Int, hidden: Int) -> Int {
         let stemWidth = v.stem.first?.outChannels ?? 0
         let widest = v.stages.first.flatMap { stage -> Int? in
@@ -101,7 +102,9 @@ public struct MemoryPlan: Sendable, Equatable {
         } ?? stemWidth
         let largest = max((s / 2) * (s / 2) * stemWidth, (s / 4) * (s / 4) * widest) * act.size
         let tokens = (s / 64) * (s / 64)
-        return 4 * largest + 3 * s * s * 4 + tokens * (v.outChannels * act.size + 2 * hidden * 4)
+        let maps = 4 * largest + 3 * s * s * 4 + tokens * (v.outChannels * act.size + 2 * hidden * 4)
+        let chunk = TensorArena.defaultChunkSize
+        return ((maps + chunk - 1) / chunk + 1) * chunk
     }
 
     /// Up to three prefill recordings (each with its chunk's rows), two decode recordings, the

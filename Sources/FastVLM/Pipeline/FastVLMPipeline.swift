@@ -64,6 +64,7 @@ public final class FastVLMPipeline {
         let start = now()
         progress("reading weights")
         let model = try LoadedModel(folder: folder)
+        progress("reading the tokenizer")
         let tokenizer = try Tokenizer(folder: folder)
         var vocab = min(model.weights.language.config.vocabSize, tokenizer.vocabularySize)
         if let image = model.config.imageTokenID, image == vocab - 1 { vocab -= 1 }

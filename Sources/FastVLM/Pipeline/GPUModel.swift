@@ -16,7 +16,7 @@ struct GPUModel {
         let activations = runtime.activationType(for: device.capabilities)
         let sixteenBit = Self.sixteenBit(w)
         plan = try Self.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
-                                     imageSize: w.vision.imageSize, device: device)
+                                     imageSize: w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
         progress("uploading the vision encoder (\(WeightFormats.vision(plan.format, sixteenBit: sixteenBit).linear)) to \(device.capabilities.name)")
         encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector,
                                        formats: .vision(plan.format, sixteenBit: sixteenBit), activationType: activations, profiling: runtime.profiling)
@@ -31,8 +31,7 @@ struct GPUModel {
     /// The plan for the asked format, or for `auto` the first candidate that fits; a model
     /// that does not fit is refused with the figures and the formats that would.
     static func chooseFormat(_ w: FastVLMWeights, choice: WeightChoice, sixteenBit: WeightFormat, activations: StorageType, capacity: Int,
-                             imageSize: Int, device: Device) throws -> MemoryPlan {
-        let heap = device.heapBytes
+                             imageSize: Int, heap: Int, deviceName: String) throws -> MemoryPlan {
         func plan(_ f: WeightFormat) -> MemoryPlan {
             MemoryPlan.make(w, format: f, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
                             prefillChunk: GPULanguageModel.defaultPrefillChunk, imageSize: imageSize)
@@ -46,7 +45,7 @@ struct GPUModel {
         let fitting = WeightFormat.allCases.filter { plan($0).total <= heap }.map(\.rawValue)
         let asked = plan(candidates.last!)
         throw GPULanguageModelError("the model needs \(MemoryPlan.mib(asked.total)) MiB of device memory with \(asked.format) weights (\(asked)), "
-            + "but \(device.capabilities.name) has a \(MemoryPlan.mib(heap)) MiB heap; "
+            + "but \(deviceName) has a \(MemoryPlan.mib(heap)) MiB heap; "
             + (fitting.isEmpty ? "no weight format fits: use a smaller --context or model" : "formats that fit: --weights \(fitting.joined(separator: ", "))"))
     }
 }

@@ -49,26 +49,37 @@ public final class LinearWeight {
         let rowBytes = format.rowBytes(cols: cols)
         let rowsPerPiece = max(1, Self.pieceBytes / max(rowBytes, cols * 4))
         let pieces = stride(from: 0, to: rows, by: rowsPerPiece).map { $0 * rowBytes..<min(rows, $0 + rowsPerPiece) * rowBytes }
-        var scratch = [Float]()
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        var scratch = [Float](repeating: 0, count: min(rows, rowsPerPiece) * cols)
         try device.fill(buffer.view, pieces: pieces) { range, out in
             let first = range.lowerBound / rowBytes, count = range.count / rowBytes
             let copied = try source.withStoredRows(first..<first + count, as: format) { stored in
                 out.copyMemory(from: UnsafeRawBufferPointer(rebasing: stored.prefix(out.count)))
             }
             if copied { return }
-            if scratch.count < count * cols { scratch = [Float](repeating: 0, count: count * cols) }
-            try scratch.withUnsafeMutableBufferPointer { values in
-                try source.readRows(first..<first + count, into: UnsafeMutableBufferPointer(rebasing: values[0..<count * cols]))
-                let src = UnsafeBufferPointer(values)
+            // Each thread reads (converts) and packs its own rows of the piece.
+            let parts = count >= 64 ? threads : 1
+            var failure: Error?
+            let lock = NSLock()
+            scratch.withUnsafeMutableBufferPointer { values in
                 let base = out.baseAddress!
-                let threads = count >= 64 ? ProcessInfo.processInfo.activeProcessorCount : 1
-                DispatchQueue.concurrentPerform(iterations: threads) { t in
-                    for r in stride(from: t, to: count, by: threads) {
-                        WeightPacking.pack(row: UnsafeBufferPointer(rebasing: src[r * cols..<(r + 1) * cols]), format: format,
+                DispatchQueue.concurrentPerform(iterations: parts) { t in
+                    let lo = count * t / parts, hi = count * (t + 1) / parts
+                    guard lo < hi else { return }
+                    let mine = UnsafeMutableBufferPointer(rebasing: values[lo * cols..<hi * cols])
+                    do {
+                        try source.readRows(first + lo..<first + hi, into: mine)
+                    } catch {
+                        lock.lock(); failure = error; lock.unlock()
+                        return
+                    }
+                    for r in lo..<hi {
+                        WeightPacking.pack(row: UnsafeBufferPointer(rebasing: values[r * cols..<(r + 1) * cols]), format: format,
                                            into: base + r * rowBytes)
                     }
                 }
             }
+            if let failure { throw failure }
         }
     }
 
