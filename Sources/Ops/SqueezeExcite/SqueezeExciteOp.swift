@@ -59,7 +59,8 @@ public enum SqueezeExciteOp {
     /// output[n] = act(W[n, :] . input + b[n]), act 1 = ReLU, 2 = sigmoid.
     static func fc(_ seq: CommandSequence, input: BufferView, weight: LinearWeight, bias: BufferView?, output: BufferView,
                    activation: UInt32, label: String) throws {
-        try require(weight.format == .f16 || weight.format == .f32, "squeeze-excite: no kernel for \(weight.format) weights")
+        try require(weight.format == .f16 || weight.format == .f32, 
+                    "squeeze-excite: no kernel for \(weight.format) weights; store the SE weights as f16 or f32 (they are small)")
         let shader = weight.format == .f16 ? ShaderLibrary.se_fc_f16 : ShaderLibrary.se_fc_f32
         let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 16, specialization: [UInt32(fcLocal)])
         let (n, k) = (weight.rows, weight.cols)
