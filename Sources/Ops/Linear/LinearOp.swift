@@ -44,7 +44,17 @@ public enum LinearOp {
                               m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
                               activations: StorageType = .f32, variant chosen: Variant? = nil, input: Input = .plain,
                               label: String = "linear") throws {
-        let caps = seq.device.capabilities
+        try encode(seq, x: x, weight: weight, bias: bias, y: y, m: m, activation: activation, scale: scale, residual: residual,
+                   activations: activations, variant: chosen, input: input, label: label, bindingLimit: nil)
+    }
+
+    /// `bindingLimit` lets tests split small weights into row slices the way large ones are split.
+    static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
+                       m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
+                       activations: StorageType = .f32, variant chosen: Variant? = nil, input: Input = .plain,
+                       label: String = "linear", bindingLimit: Int?) throws {
+        var caps = seq.device.capabilities
+        if let bindingLimit { caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, bindingLimit) }
         let (n, k) = (weight.rows, weight.cols)
         let variant = chosen ?? variant(for: caps, m: m, k: k)
         try require(supports(variant, caps: caps, m: m, k: k, format: weight.format),
