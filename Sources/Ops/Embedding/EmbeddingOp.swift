@@ -22,7 +22,9 @@ public enum EmbeddingOp {
         let (vocab, hidden) = (table.rows, table.cols)
         try require(t > 0 && ids.size >= t * 4, "embedding: ids hold \(ids.size / 4) values, needs \(t)")
         try require(floats(out) >= t * hidden, "embedding: out holds \(floats(out)) floats, needs \(t)x\(hidden)")
-        let pipeline = try seq.device.pipeline(shader(table.format), bindings: 3, pushConstantSize: 16, specialization: [UInt32(local)])
+        let shader = try ShaderLibrary.variant("embedding_" + table.format.rawValue, in: ShaderLibrary.embedding_variants,
+                                               "embedding: no kernel for a \(table.format) table")
+        let pipeline = try seq.device.pipeline(shader, bindings: 3, pushConstantSize: 16, specialization: [UInt32(local)])
         var caps = seq.device.capabilities
         caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, bindingLimit)
         let slices = LinearOp.slices(rows: vocab, rowBytes: table.rowBytes, caps: caps)
@@ -32,17 +34,6 @@ public enum EmbeddingOp {
                              push: [UInt32(t), UInt32(hidden), UInt32(slice.lowerBound), UInt32(slice.count)],
                              groups: Grid.strided(t * hidden, local: local), label: label,
                              bytes: Double(t * (hidden * 4 + table.rowBytes)) / Double(slices.count))
-        }
-    }
-
-    /// The gather for a table format (Shaders/embedding.comp).
-    static func shader(_ format: WeightFormat) -> ShaderSource {
-        switch format {
-        case .f32: return ShaderLibrary.embedding_f32
-        case .f16: return ShaderLibrary.embedding_f16
-        case .bf16: return ShaderLibrary.embedding_bf16
-        case .q8: return ShaderLibrary.embedding_q8
-        case .q4: return ShaderLibrary.embedding_q4
         }
     }
 

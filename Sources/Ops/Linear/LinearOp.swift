@@ -126,25 +126,9 @@ public enum LinearOp {
     }
 
     private static func kernel(_ name: String, _ missing: @autoclosure () -> String) throws -> ShaderSource {
-        guard let shader = kernels[name] else { throw OpError(missing()) }
-        return shader
+        try ShaderLibrary.variant(name, in: ShaderLibrary.gemv_variants + ShaderLibrary.linear_tiled_variants + ShaderLibrary.linear_subgroup_variants,
+                                  missing())
     }
-
-    /// Every linear / GEMV kernel by name.
-    static let kernels: [String: ShaderSource] = Dictionary(uniqueKeysWithValues: [
-        ShaderLibrary.linear_tiled_f32, ShaderLibrary.linear_tiled_f32_a16, ShaderLibrary.linear_tiled_f16, ShaderLibrary.linear_tiled_f16_a16,
-        ShaderLibrary.linear_tiled_bf16, ShaderLibrary.linear_tiled_bf16_a16, ShaderLibrary.linear_tiled_q8, ShaderLibrary.linear_tiled_q8_a16,
-        ShaderLibrary.linear_tiled_q4, ShaderLibrary.linear_tiled_q4_a16,
-        ShaderLibrary.linear_subgroup_f32, ShaderLibrary.linear_subgroup_f32_a16, ShaderLibrary.linear_subgroup_f16, ShaderLibrary.linear_subgroup_f16_a16,
-        ShaderLibrary.linear_subgroup_bf16, ShaderLibrary.linear_subgroup_bf16_a16, ShaderLibrary.linear_subgroup_q8, ShaderLibrary.linear_subgroup_q8_a16,
-        ShaderLibrary.linear_subgroup_q4, ShaderLibrary.linear_subgroup_q4_a16,
-        ShaderLibrary.gemv_f32, ShaderLibrary.gemv_f32_a16, ShaderLibrary.gemv_f16, ShaderLibrary.gemv_f16_a16,
-        ShaderLibrary.gemv_bf16, ShaderLibrary.gemv_bf16_a16, ShaderLibrary.gemv_q8, ShaderLibrary.gemv_q8_a16,
-        ShaderLibrary.gemv_q4, ShaderLibrary.gemv_q4_a16,
-        ShaderLibrary.gemv_f32_swiglu, ShaderLibrary.gemv_f32_a16_swiglu, ShaderLibrary.gemv_f16_swiglu, ShaderLibrary.gemv_f16_a16_swiglu,
-        ShaderLibrary.gemv_bf16_swiglu, ShaderLibrary.gemv_bf16_a16_swiglu, ShaderLibrary.gemv_q8_swiglu, ShaderLibrary.gemv_q8_a16_swiglu,
-        ShaderLibrary.gemv_q4_swiglu, ShaderLibrary.gemv_q4_a16_swiglu,
-    ].map { ($0.name, $0) })
 
     /// Row ranges whose weight bytes fit one binding, each starting at an aligned offset.
     static func slices(rows: Int, rowBytes: Int, caps: DeviceCapabilities) -> [Range<Int>] {

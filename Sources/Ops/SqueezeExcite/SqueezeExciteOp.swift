@@ -60,14 +60,8 @@ public enum SqueezeExciteOp {
     /// output[n] = act(W[n, :] . input + b[n]), act 1 = ReLU, 2 = sigmoid.
     static func fc(_ seq: CommandSequence, input: BufferView, weight: LinearWeight, bias: BufferView?, output: BufferView,
                    activation: UInt32, label: String) throws {
-        let shader: ShaderSource
-        switch weight.format {
-        case .f32: shader = ShaderLibrary.se_fc_f32
-        case .f16: shader = ShaderLibrary.se_fc_f16
-        case .bf16: shader = ShaderLibrary.se_fc_bf16
-        case .q8: shader = ShaderLibrary.se_fc_q8
-        case .q4: shader = ShaderLibrary.se_fc_q4
-        }
+        let shader = try ShaderLibrary.variant("se_fc_" + weight.format.rawValue, in: ShaderLibrary.squeeze_excite_variants,
+                                               "squeeze-excite: no kernel for \(weight.format) weights")
         let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 16, specialization: [UInt32(fcLocal)])
         let (n, k) = (weight.rows, weight.cols)
         try seq.dispatch(pipeline, [.read(input), .read(weight.rowSlice(first: 0, count: weight.rows)), .read(bias ?? input), .write(output)],
