@@ -47,8 +47,20 @@ void main() {
             uint k = k0 + kk;
             uint m = mTile + row, n = nTile + row;
             As[kk][row] = (m < pc.M && k < pc.K) ? float(x[m * pc.K + k]) : 0.0;
+#ifndef W_QUANT
             Bs[kk][row] = (n < pc.N && k < pc.K) ? w_load1(n * rowBytes, k, pc.K) : 0.0;
+#endif
         }
+#ifdef W_QUANT
+        // K is a multiple of the block (and of BK): each thread dequantizes four consecutive
+        // values of one row from one word of codes and one scale.
+        {
+            uint row = t / 4u, kk = (t % 4u) * 4u;
+            uint n = nTile + row;
+            vec4 wv = n < pc.N ? w_load4(n * rowBytes, k0 + kk, pc.K) : vec4(0.0);
+            Bs[kk][row] = wv.x; Bs[kk + 1u][row] = wv.y; Bs[kk + 2u][row] = wv.z; Bs[kk + 3u][row] = wv.w;
+        }
+#endif
         barrier();
         for (uint kk = 0; kk < BK; kk++) {
             float a[4], b[4];
