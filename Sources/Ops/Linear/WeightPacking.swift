@@ -17,14 +17,18 @@ public enum WeightPacking {
             for b in 0..<cols / 32 {
                 var amax: Float = 0
                 for i in b * 32..<(b + 1) * 32 { amax = max(amax, abs(row[i])) }
-                // The stored (fp16) scale is the one the codes are rounded against.
-                let d = Float(Float16(amax / 127))
+                // The stored (fp16) scale is the one the codes are rounded against; rounded up
+                // where fp16 rounded it down, so no code clips and every error is <= d / 2
+                // (this matters for small blocks, whose scale is an fp16 subnormal).
+                var dh = Float16(amax / 127)
+                if Float(dh) * 127 < amax { dh = dh.nextUp }
+                let d = Float(dh)
                 let inv: Float = d > 0 ? 1 / d : 0
                 for i in b * 32..<(b + 1) * 32 {
                     let q = Int8(max(-127, min(127, (row[i] * inv).rounded())))
                     out.storeBytes(of: q, toByteOffset: i, as: Int8.self)
                 }
-                out.storeBytes(of: Float16(d).bitPattern, toByteOffset: scales + 2 * b, as: UInt16.self)
+                out.storeBytes(of: dh.bitPattern, toByteOffset: scales + 2 * b, as: UInt16.self)
             }
             out.advanced(by: scales + 2 * (cols / 32)).initializeMemory(as: UInt8.self, repeating: 0, count: rowBytes - scales - 2 * (cols / 32))
         case .q4:
@@ -32,8 +36,14 @@ public enum WeightPacking {
             for g in 0..<cols / 64 {
                 var lo = Float.infinity, hi = -Float.infinity
                 for i in g * 64..<(g + 1) * 64 { lo = min(lo, row[i]); hi = max(hi, row[i]) }
-                let m = Float(Float16(lo))
-                let s = Float(Float16(max(0, hi - m) / 15))
+                // m rounded down and s up to fp16, so [lo, hi] lies in [m, m + 15 s]: no code
+                // clips and every error is <= s / 2; a constant fp16 group is exact (s = 0).
+                var mh = Float16(lo)
+                if Float(mh) > lo { mh = mh.nextDown }
+                let m = Float(mh)
+                var sh = Float16(max(0, hi - m) / 15)
+                if Float(sh) * 15 < hi - m { sh = sh.nextUp }
+                let s = Float(sh)
                 let inv: Float = s > 0 ? 1 / s : 0
                 for w in 0..<8 {
                     var word: UInt32 = 0
@@ -43,8 +53,8 @@ public enum WeightPacking {
                     }
                     out.storeBytes(of: word, toByteOffset: g * 32 + w * 4, as: UInt32.self)
                 }
-                out.storeBytes(of: Float16(s).bitPattern, toByteOffset: scales + 4 * g, as: UInt16.self)
-                out.storeBytes(of: Float16(m).bitPattern, toByteOffset: scales + 4 * g + 2, as: UInt16.self)
+                out.storeBytes(of: sh.bitPattern, toByteOffset: scales + 4 * g, as: UInt16.self)
+                out.storeBytes(of: mh.bitPattern, toByteOffset: scales + 4 * g + 2, as: UInt16.self)
             }
             out.advanced(by: scales + 4 * (cols / 64)).initializeMemory(as: UInt8.self, repeating: 0, count: rowBytes - scales - 4 * (cols / 64))
         }
