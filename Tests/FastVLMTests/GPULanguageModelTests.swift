@@ -56,6 +56,51 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     func testAppleGoldenFP16() throws { try checkGolden(.apple, .f16, tolerance: 1e-2) }
     func testHuggingFaceGoldenFP32() throws { try checkGolden(.huggingFace, .f32, tolerance: 1e-4) }
     func testHuggingFaceGoldenFP16() throws { try checkGolden(.huggingFace, .f16, tolerance: 1e-2) }
+    /// bf16 holds the checkpoint's bf16 values exactly: as close as fp32.
+    func testAppleGoldenBF16() throws { try checkGolden(.apple, .bf16, tolerance: 1e-4) }
+    func testHuggingFaceGoldenBF16() throws { try checkGolden(.huggingFace, .bf16, tolerance: 1e-4) }
+    /// 8-bit weights stay close to the fp32 goldens on the tiny model (same greedy tokens).
+    func testAppleGoldenQ8() throws { try checkGolden(.apple, .q8, tolerance: 5e-2) }
+    func testHuggingFaceGoldenQ8() throws { try checkGolden(.huggingFace, .q8, tolerance: 5e-2) }
+
+    /// Quantized weights: the GPU model equals the CPU reference run on the same weights
+    /// dequantized (so every kernel and the formats' plumbing are right), and the distance to
+    /// the fp32 goldens is what the format costs (4-bit with one group per 64-wide tiny row
+    /// moves the logits visibly; its greedy tokens are not expected to survive).
+    func checkQuantizedAgainstReference(_ layout: CheckpointLayout, _ format: WeightFormat, goldenCosine: Float) throws {
+        let t = try tiny(layout)
+        let formats = WeightFormats.language(format, sixteenBit: .f16)
+        let lm = try GPULanguageModel(device: device, weights: t.language, formats: formats, capacity: 64, sampleVocabulary: t.golden.sample_vocab)
+        let image = try device.upload(t.projected)
+        var rng = SplitMix64(seed: 0)
+        var tokens = [try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)]
+        let logits = try lm.lastLogits()
+        for _ in 0..<5 { tokens.append(try lm.decode(tokens.last!, sampling: SamplingParameters(), rng: &rng)) }
+
+        let w = try t.language.dequantized(formats)
+        let h = w.config.hiddenSize
+        let backend = CPULanguageBackend(config: w.config)
+        var expected = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h), on: backend).values
+        XCTAssertLessThanOrEqual(normalisedMaxError(logits, expected), 1e-4, "\(layout) \(format) against the dequantized CPU reference")
+        var cpuTokens: [Int] = []
+        for _ in 0..<tokens.count {
+            cpuTokens.append(Reference.argmax(expected, count: t.golden.sample_vocab))
+            expected = try Qwen2.forward(w, embeddings: HostRows(values: try w.embedTokens.rows(cpuTokens.last!..<cpuTokens.last! + 1), rows: 1, width: h), on: backend).values
+        }
+        XCTAssertEqual(tokens, cpuTokens, "\(layout) \(format) greedy tokens against the dequantized CPU reference")
+        let golden = try Fixtures.npy("logits_last.npy").values
+        XCTAssertGreaterThanOrEqual(cosine(Array(logits.prefix(t.golden.logits_rows)), golden), goldenCosine, "\(layout) \(format) against the fp32 goldens")
+    }
+
+    func testAppleQ8AgainstReference() throws { try checkQuantizedAgainstReference(.apple, .q8, goldenCosine: 0.999) }
+    func testAppleQ4AgainstReference() throws { try checkQuantizedAgainstReference(.apple, .q4, goldenCosine: 0.9) }
+    func testHuggingFaceQ4AgainstReference() throws { try checkQuantizedAgainstReference(.huggingFace, .q4, goldenCosine: 0.9) }
+
+    func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+        let na = a.reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = b.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return dot / max(na * nb, 1e-30)
+    }
 
     /// Prompts longer than a chunk run in pieces that continue the cache, with the image
     /// rows split across chunk boundaries (apple: image positions 14 ..< 18 over chunks of 8
@@ -306,5 +351,25 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         XCTAssertThrowsError(try lm.prefill(SplicedPrompt(slots: []), image: nil, sampling: SamplingParameters(), rng: &rng))
         XCTAssertThrowsError(try lm.decode(-1, sampling: SamplingParameters(), rng: &rng))
         XCTAssertEqual(lm.length, 0)
+    }
+}
+
+extension Qwen2Weights {
+    /// Every matrix replaced by the values its stored format gives back (the CPU twin of a
+    /// quantized GPU model).
+    func dequantized(_ formats: WeightFormats) throws -> Qwen2Weights {
+        func dq(_ t: WeightTensor) throws -> WeightTensor {
+            WeightTensor(name: t.name, shape: t.shape,
+                         values: WeightPacking.roundTrip(try t.floats(), rows: t.rows, cols: t.cols, format: formats.matrix(cols: t.cols)))
+        }
+        func dq(_ l: LinearWeights) throws -> LinearWeights {
+            LinearWeights(weight: try dq(l.weight), bias: l.bias, outFeatures: l.outFeatures, inFeatures: l.inFeatures)
+        }
+        let layers = try self.layers.map {
+            Layer(inputNorm: $0.inputNorm, q: try dq($0.q), k: try dq($0.k), v: try dq($0.v), o: try dq($0.o),
+                  postAttentionNorm: $0.postAttentionNorm, gate: try dq($0.gate), up: try dq($0.up), down: try dq($0.down))
+        }
+        let embed = try dq(embedTokens)
+        return Qwen2Weights(config: config, embedTokens: embed, layers: layers, norm: norm, lmHead: tiedEmbeddings ? embed : try dq(lmHead))
     }
 }
