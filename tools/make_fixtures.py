@@ -4,6 +4,7 @@
   python3 tools/make_fixtures.py tiny                      # Tests/FastVLMTests/Fixtures (committed)
   python3 tools/make_fixtures.py qwen2-vocab --out DIR     # the real Qwen2 BPE files (ignored folder)
   python3 tools/make_fixtures.py full --size 0.5b --layout apple --out DIR   # full-size random weights
+  python3 tools/make_fixtures.py full --size 7b --layers 2 --out DIR         # 7B widths, 2 layers
 
 The tiny model keeps every layer type of FastViTHD (stem, RepMixer stages, grouped 7x7
 downsamplers, attention stages with RepCPE, conv_exp with SE) and a real Qwen2 decoder with GQA,
@@ -619,6 +620,8 @@ def make_full(args):
     torch = import_torch()
     spec = dict(SIZES[args.size])
     vocab, tied = spec.pop("vocab"), spec.pop("tied")
+    if args.layers:
+        spec["num_hidden_layers"] = args.layers   # the real widths with fewer layers (memory tests)
     text = dict(spec, rope_theta=1000000.0, rms_norm_eps=1e-6, max_position_embeddings=32768)
     text["head_dim"] = text["hidden_size"] // text["num_attention_heads"]
     hf_vocab = 152000 if vocab == 151936 else 152128
@@ -651,6 +654,7 @@ def main():
     f = sub.add_parser("full")
     f.add_argument("--size", choices=sorted(SIZES), default="0.5b")
     f.add_argument("--layout", choices=["apple", "hf"], default="apple")
+    f.add_argument("--layers", type=int, default=0, help="language-model layers (default: the released count)")
     f.add_argument("--out", required=True)
     args = parser.parse_args()
     {"tiny": make_tiny, "qwen2-vocab": qwen2_vocab, "full": make_full}[args.command](args)
