@@ -236,15 +236,19 @@ def write_apple_checkpoint(torch, model, out: Path, vocab_rows: int, tokenizer, 
     from safetensors.torch import save_file
     out.mkdir(parents=True, exist_ok=True)
     state = {}
+    tied = bool(model.config.text_config.tie_word_embeddings)
     for name, t in model.state_dict().items():
         if name == "lm_head.weight":
+            if not tied:   # 7B: a head of its own
+                state["lm_head.weight"] = t.detach()[:vocab_rows].to(dtype).contiguous()
             continue
         t = t.detach().clone()
         if name.endswith("embed_tokens.weight"):
             t = t[:vocab_rows].clone()
         state[apple_name(name)] = t.contiguous() if t.dtype == torch.int64 else t.to(dtype).contiguous()
-    # Apple stores lm_head although its config says tied: store the embedding itself.
-    state["lm_head.weight"] = state["model.embed_tokens.weight"].clone()
+    if tied:
+        # Apple stores lm_head although its config says tied: store the embedding itself.
+        state["lm_head.weight"] = state["model.embed_tokens.weight"].clone()
     # The unused CLIP head of MobileCLIP: [C_out, C_out/4].
     out_dim = model.config.vision_config.hidden_size
     state["model.vision_tower.vision_tower.model.head.proj"] = (torch.randn(out_dim, out_dim // 4) * 0.02).to(dtype)
@@ -263,7 +267,7 @@ def write_apple_checkpoint(torch, model, out: Path, vocab_rows: int, tokenizer, 
         "rms_norm_eps": text.rms_norm_eps,
         "rope_theta": text.rope_parameters["rope_theta"],
         "vocab_size": vocab_rows,
-        "tie_word_embeddings": True,
+        "tie_word_embeddings": tied,
         "bos_token_id": tokenizer["<|endoftext|>"],
         "eos_token_id": tokenizer["<|im_end|>"],
         "torch_dtype": "bfloat16",
