@@ -10,7 +10,8 @@ teacher forcing (--force-tokens: it is fed transformers' tokens, so its choice a
 prefix is scored even past a first difference). Printed per format: cosine and normalised max
 error of the last-position logits, the leading greedy tokens that match (equal to the run of
 teacher-forced agreement from the start), teacher-forced top-1 agreement, decode tokens/s and
-the bytes moved per decoded token as the profile counts them. Extra environment for the
+the bytes moved per decoded token as the profile counts them, and transformers' top-1 margin at
+the first difference (a flip inside the format's logit noise is not an error of the kernels). Extra environment for the
 binary (a Vulkan driver, say) passes through.
 """
 import argparse
@@ -52,7 +53,9 @@ def reference(args, workdir):
                              return_dict_in_generate=True, eos_token_id=None, pad_token_id=0)
     logits = out.logits[0][0].float().numpy()
     tokens = out.sequences[0, len(ids):].tolist()
-    return logits, tokens, vocab
+    # Top-1 minus top-2 logit at every step: a flip where this is tiny is noise, not an error.
+    margins = [float(t[0] - t[1]) for t in (torch.topk(step[0, :vocab].float(), 2).values for step in out.logits)]
+    return logits, tokens, vocab, margins
 
 
 def engine(args, fmt, tokens, workdir):
@@ -82,9 +85,10 @@ def main():
     import numpy as np
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        golden, tokens, vocab = reference(args, workdir)
+        golden, tokens, vocab, margins = reference(args, workdir)
         golden = golden[:vocab]
         print(f"transformers fp32 greedy tokens: {tokens}")
+        print("top-1 margins: " + " ".join(f"{m:.3g}" for m in margins))
         print(f"{'format':8}{'cosine':>10}{'nmax err':>10}{'greedy':>8}{'forced top-1':>14}{'tok/s':>8}{'MB/token':>10}")
         for fmt in args.formats.split(","):
             logits, ours, speed, moved = engine(args, fmt, tokens, workdir)
@@ -93,7 +97,8 @@ def main():
             err = float(np.abs(logits - golden).max() / np.abs(golden).max())
             agree = [a == b for a, b in zip(ours, tokens)]
             leading = next((i for i, ok in enumerate(agree) if not ok), len(agree))
-            print(f"{fmt:8}{cos:10.6f}{err:10.2e}{leading:5d}/{len(tokens):<2}{sum(agree):8d}/{len(tokens):<5}{speed:8.2f}{moved:10.1f}")
+            print(f"{fmt:8}{cos:10.6f}{err:10.2e}{leading:5d}/{len(tokens):<2}{sum(agree):8d}/{len(tokens):<5}{speed:8.2f}{moved:10.1f}"
+                  + (f"   first difference at step {leading} (margin {margins[leading]:.3g})" if leading < len(tokens) else ""))
 
 
 if __name__ == "__main__":
