@@ -4,6 +4,7 @@
   python3 tools/make_fixtures.py tiny                      # Tests/FastVLMTests/Fixtures (committed)
   python3 tools/make_fixtures.py qwen2-vocab --out DIR     # the real Qwen2 BPE files (ignored folder)
   python3 tools/make_fixtures.py full --size 0.5b --layout apple --out DIR   # full-size random weights
+  python3 tools/make_fixtures.py sizes                     # goldens of the tiny model at other input sizes
 
 The tiny model keeps every layer type of FastViTHD (stem, RepMixer stages, grouped 7x7
 downsamplers, attention stages with RepCPE, conv_exp with SE) and a real Qwen2 decoder with GQA,
@@ -412,9 +413,50 @@ def make_tiny(args):
     verify_reload(torch, hf_dir, hf_input, pixel_values, logits)
     make_tokenizer_goldens()
     make_preprocess_goldens(torch)
+    make_size_goldens(torch)
     report_sizes()
     print("stage RMS:", ", ".join(f"{n}={v:.3f}" for n, v in rms))
     print("greedy:", generated, "min margin %.4f" % min(margins))
+
+
+# Input sizes other than the checkpoint's: FastViTHD is convolutions plus attention with a
+# convolutional position encoding, so it runs at any multiple of 64 ((S/64)^2 image tokens).
+OTHER_SIZES = (64, 192, 256)
+
+
+def make_size_goldens(torch):
+    """goldens/size<S>/: pixel values, vision features, projector rows and last-position logits
+    of the committed tiny HF checkpoint run by transformers at input size S (image_seq_length
+    (S/64)^2), prompt and tokenizer as in golden.json."""
+    from transformers import FastVlmForConditionalGeneration
+    golden = json.loads((FIXTURES / "goldens" / "golden.json").read_text())
+    model = FastVlmForConditionalGeneration.from_pretrained(str(FIXTURES / "tiny-hf"), attn_implementation="eager").eval()
+    image_id = golden["image_token_id"]
+    ids = golden["hf_input_ids"]
+    before, after = ids[:ids.index(image_id)], [i for i in ids[ids.index(image_id):] if i != image_id]
+    for size in OTHER_SIZES:
+        out = FIXTURES / "goldens" / f"size{size}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        n_tokens = (size // 64) ** 2
+        pixel_values = synthetic_pixels(torch, size)
+        hf_input = before + [image_id] * n_tokens + after
+        with torch.no_grad():
+            feats = model.model.vision_tower(pixel_values=pixel_values).last_hidden_state
+            assert feats.shape[-2:] == (size // 64, size // 64), feats.shape
+            tokens_in = feats.flatten(2).permute(0, 2, 1)
+            projected = model.model.multi_modal_projector(tokens_in)
+            logits = model(input_ids=torch.tensor([hf_input]), pixel_values=pixel_values).logits[0, -1]
+        save_npy(out / "pixel_values.npy", pixel_values.numpy())
+        save_npy(out / "vision_features.npy", tokens_in.numpy())
+        save_npy(out / "projector_out.npy", projected.numpy())
+        save_npy(out / "logits_last.npy", logits[:golden["logits_rows"]].numpy())
+        (out / "golden.json").write_text(json.dumps({"image_size": size, "image_tokens": n_tokens, "hf_input_ids": hf_input}, indent=1))
+
+
+def make_sizes(args):
+    make_size_goldens(import_torch())
+    report_sizes()
 
 
 def verify_reload(torch, hf_dir, hf_input, pixel_values, logits):
@@ -646,6 +688,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("tiny")
+    sub.add_parser("sizes")
     v = sub.add_parser("qwen2-vocab")
     v.add_argument("--out", required=True)
     f = sub.add_parser("full")
@@ -653,7 +696,7 @@ def main():
     f.add_argument("--layout", choices=["apple", "hf"], default="apple")
     f.add_argument("--out", required=True)
     args = parser.parse_args()
-    {"tiny": make_tiny, "qwen2-vocab": qwen2_vocab, "full": make_full}[args.command](args)
+    {"tiny": make_tiny, "sizes": make_sizes, "qwen2-vocab": qwen2_vocab, "full": make_full}[args.command](args)
 
 
 if __name__ == "__main__":
