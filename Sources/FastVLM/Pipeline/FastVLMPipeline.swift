@@ -138,7 +138,7 @@ public final class FastVLMPipeline {
         }
         guard let url = request.image else { throw CheckpointError("give an image (--image FILE) or pixel values (--pixel-values FILE.npy)") }
         let mode = request.preprocess ?? (model.config.layout == .apple ? .apple : .hf)
-        return Preprocess.pixels(try ImageFile.load(url), size: s, mode: mode)
+        return try Preprocess.pixels(file: url, size: s, mode: mode)
     }
 
     /// Vision encoder and projector on this pipeline's backend.
