@@ -30,13 +30,16 @@ public final class GPUVisionEncoder {
     ///     fp32 for exact comparisons).
     ///   - activationType: storage of the feature maps, qkv rows and projector rows (fp16 halves
     ///     the memory traffic; needs storageBuffer16BitAccess). Accumulation is fp32 either way.
+    ///   - imageSize: the input side S the sequences are recorded and the memory planned for, any
+    ///     multiple of 64 ((S/64)^2 tokens); nil: the checkpoint's.
     public init(device: Device, vision: FastViTHDWeights, projector: ProjectorWeights, weightType: StorageType,
-                activationType: StorageType = .f32, profiling: Bool = false) throws {
+                activationType: StorageType = .f32, profiling: Bool = false, imageSize: Int? = nil) throws {
         self.device = device
         self.activationType = activationType
-        let s = vision.imageSize
-        imageSize = s
-        tokenCount = vision.tokenCount
+        let s = imageSize ?? vision.imageSize
+        try ImageSize.check(s)
+        self.imageSize = s
+        tokenCount = ImageSize.tokens(s)
         visionChannels = vision.outChannels
         hidden = projector.fc2.outFeatures
         input = try device.allocate(bytes: 3 * s * s * 4)

@@ -14,7 +14,8 @@ struct GPUModel {
         device = try Device(index: runtime.deviceIndex)
         progress("uploading the vision encoder to \(device.capabilities.name)")
         encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType,
-                                       activationType: runtime.activationType(for: device.capabilities), profiling: runtime.profiling)
+                                       activationType: runtime.activationType(for: device.capabilities), profiling: runtime.profiling,
+                                       imageSize: runtime.imageSize)
         progress("uploading the language model")
         language = try GPULanguageSession(device: device, weights: w.language, runtime: runtime, capacity: capacity, sampleVocabulary: sampleVocabulary)
     }
