@@ -39,6 +39,9 @@ struct BenchResolutionsCommand: ParsableCommand {
     @Option(help: "Image preparation: apple (pad to square) or hf (resize and centre crop).")
     var preprocess: PreprocessMode = .apple
 
+    @Flag(help: "Time only the image preparation (no model, no device).")
+    var preparationOnly = false
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -82,7 +85,10 @@ struct BenchResolutionsCommand: ParsableCommand {
         let options = runtime.runtime()
         var rows: [ResolutionBenchmark.Row] = []
         var device = "", activations = ""
-        for spec in model {
+        if preparationOnly {
+            rows = try ResolutionBenchmark.preparationOnly(settings: settings, progress: note)
+        }
+        for spec in model where !preparationOnly {
             let weights = try BenchModelCommand.loadWeights(spec, progress: note)
             let gpu = try Device(index: options.deviceIndex)
             device = gpu.capabilities.name

@@ -88,15 +88,12 @@ public enum ResolutionBenchmark {
                 var times: [[Double]] = []
                 for rep in 0..<(settings.warmups + settings.repetitions) {
                     progress("\(name) at \(s)x\(s): " + (rep < settings.warmups ? "warm-up" : "repetition \(rep - settings.warmups + 1) of \(settings.repetitions)"))
-                    var start = now()
-                    let pixels = try settings.image.map { try Preprocess.pixels(file: $0, size: s, mode: settings.preprocess) }
-                        ?? Preprocess.prepare(picture!.view, size: s, mode: settings.preprocess)
-                    let preparation = seconds(since: start)
+                    let (pixels, preparation) = try prepare(s, settings, picture)
                     let vision = try encoder.encode(pixels: pixels)
                     let projector = try encoder.project()
                     language.reset()
                     var rng = SplitMix64(seed: 0)
-                    start = now()
+                    let start = now()
                     _ = try language.prefill(prompt, image: .device(encoder.projectedRows, download: encoder.downloadProjected),
                                              sampling: SamplingParameters(), rng: &rng)
                     let prefill = seconds(since: start)
@@ -113,6 +110,31 @@ public enum ResolutionBenchmark {
             rows.append(row)
         }
         return rows
+    }
+
+    /// Image preparation alone (no model, no device): per size, the median preparation time.
+    public static func preparationOnly(settings: Settings, progress: (String) -> Void = { _ in }) throws -> [Row] {
+        let picture = settings.image == nil ? syntheticPicture() : nil
+        return try settings.sizes.map { s in
+            try ImageSize.check(s)
+            progress("preparing at \(s)x\(s)")
+            var times: [Double] = []
+            for rep in 0..<(settings.warmups + settings.repetitions) {
+                let (_, t) = try prepare(s, settings, picture)
+                if rep >= settings.warmups { times.append(t) }
+            }
+            var row = Row(model: "-", imageSize: s, imageTokens: ImageSize.tokens(s), promptTokens: 0)
+            row.preparationMs = median(times) * 1e3
+            return row
+        }
+    }
+
+    /// Pixel values at size `s` from the settings' file (decode + resize) or `picture` (resize), and the seconds it took.
+    static func prepare(_ s: Int, _ settings: Settings, _ picture: DecodedPicture?) throws -> ([Float], Double) {
+        let start = now()
+        let pixels = try settings.image.map { try Preprocess.pixels(file: $0, size: s, mode: settings.preprocess) }
+            ?? Preprocess.prepare(picture!.view, size: s, mode: settings.preprocess)
+        return (pixels, seconds(since: start))
     }
 
     static func median(_ values: [Double]) -> Double {
