@@ -24,14 +24,7 @@ struct BenchResolutionsCommand: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeArguments
 
-    @Option(help: "Timed repetitions per size.")
-    var repetitions = 3
-
-    @Option(help: "Untimed warm-up passes per size first.")
-    var warmups = 1
-
-    @Option(help: "Text tokens in the prompt besides the image tokens.")
-    var textTokens = SyntheticPrompt.typicalTextTokens
+    @OptionGroup var repeats: BenchRepetitionArguments
 
     @Option(help: "Picture to prepare (decoded and resized every repetition); default: an in-memory 1920x1080 picture (resize only).")
     var image: String?
@@ -63,9 +56,6 @@ struct BenchResolutionsCommand: ParsableCommand {
     func validate() throws {
         guard runtime.backend == .gpu else { throw ValidationError("bench times the GPU path; it needs --backend gpu") }
         guard runtime.imageSize == nil else { throw ValidationError("bench resolutions takes its sizes from --sizes, not --image-size") }
-        guard repetitions >= 1, warmups >= 0, textTokens >= 1 else {
-            throw ValidationError("--repetitions and --text-tokens must be at least 1, --warmups at least 0")
-        }
         _ = try sizeList
     }
 
@@ -73,9 +63,9 @@ struct BenchResolutionsCommand: ParsableCommand {
         let note: (String) -> Void = { step in FileHandle.standardError.write(Data("bench: \(step)\n".utf8)) }
         var settings = ResolutionBenchmark.Settings()
         settings.sizes = try sizeList
-        settings.repetitions = repetitions
-        settings.warmups = warmups
-        settings.textTokens = textTokens
+        settings.repetitions = repeats.repetitions
+        settings.warmups = repeats.warmups
+        settings.textTokens = repeats.textTokens
         settings.preprocess = preprocess
         if let image {
             let url = URL(fileURLWithPath: image)
@@ -97,7 +87,7 @@ struct BenchResolutionsCommand: ParsableCommand {
         }
         let input = image.map { "\($0) (decode + \(preprocess.rawValue) resize)" } ?? "in-memory 1920x1080 picture (\(preprocess.rawValue) resize)"
         let report = ResolutionBenchmark.Report(device: device, weights: options.weightType.rawValue, activations: activations,
-                                                repetitions: repetitions, preparationInput: input, rows: rows)
+                                                repetitions: repeats.repetitions, preparationInput: input, rows: rows)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
