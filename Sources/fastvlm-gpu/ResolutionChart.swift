@@ -27,7 +27,7 @@ enum ResolutionChart {
         out.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">")
         out.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>")
         out.append(text(left, 22, "Time to first token against input resolution on \(report.device)", size: 14, weight: "bold"))
-        out.append(text(left, 38, "\(report.weights) weights, \(report.activations) activations, medians of \(report.repetitions); bars: vision + prefill, lines: TTFT", size: 11))
+        out.append(text(left, 38, "\(report.weights) weights, \(report.activations) activations, medians of \(report.repetitions); bars: vision + prefill" + (models.count > 1 ? ", lines: TTFT" : ""), size: 11))
         // Axes and grid.
         var tick = 0.0
         while tick <= yMax + 1e-9 {
@@ -96,7 +96,7 @@ enum ResolutionChart {
     }
 
     static func f(_ v: Double) -> String { String(format: "%.1f", v) }
-    static func label(_ v: Double) -> String { v >= 10 ? String(format: "%.0f", v) : v >= 1 ? String(format: "%.1f", v) : String(format: "%.2f", v) }
+    static func label(_ v: Double) -> String { v == 0 ? "0" : v >= 10 ? String(format: "%.0f", v) : v >= 1 ? String(format: "%.1f", v) : String(format: "%.2f", v) }
 
     static func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Int = 12, weight: String = "normal", fill: String = "black") -> String {
         "<text x=\"\(f(x))\" y=\"\(f(y))\" text-anchor=\"\(anchor)\" font-size=\"\(size)\" font-weight=\"\(weight)\" fill=\"\(fill)\">\(escape(s))</text>"

@@ -57,6 +57,13 @@ final class ImageSizeCommandTests: XCTestCase {
                 XCTAssertFalse(r.stderr.contains("not-cached"), "\(command[0]): the model was looked up first: \(r.stderr)")
             }
         }
+        // chat decodes the whole image first: a truncated one would otherwise fail every turn.
+        let cut = home.appending(path: "cut.jpg")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try Data(contentsOf: URL(fileURLWithPath: image)).dropLast(200).write(to: cut)
+        let r = try runCLI(["chat", "--model", "someone/not-cached", "--image", cut.path], environment: environment)
+        XCTAssertNotEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("corrupt or truncated JPEG"), r.stderr)
     }
 
     struct Report: Decodable {

@@ -41,6 +41,11 @@ public enum ImageFile {
         return (Int(width), Int(height))
     }
 
+    /// Decodes the whole file and drops the pixels: throws what preparing it would throw.
+    public static func check(_ url: URL) throws {
+        _ = try decodePixels(try read(url), name: url.lastPathComponent, channels: 3)
+    }
+
     /// Decodes a PNG or JPEG, recognised by its first bytes (not by its extension).
     public static func load(_ url: URL) throws -> RGBAImage {
         try decode(try read(url), name: url.lastPathComponent)
