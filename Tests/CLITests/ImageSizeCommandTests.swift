@@ -42,6 +42,18 @@ final class ImageSizeCommandTests: XCTestCase {
         XCTAssertTrue(wrong.stderr.contains("[1, 3, 256, 256]"), wrong.stderr)
     }
 
+    func testBenchModelAndProfileAtAnotherSize() throws {
+        struct BenchReport: Decodable { let image_size: Int; let prompt_tokens: Int }
+        let r = try runCLI(["bench", "model", "--model", model, "--image-size", "192", "--repetitions", "1", "--warmups", "0",
+                            "--decode-tokens", "1", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try JSONDecoder().decode(BenchReport.self, from: Data(r.stdout.utf8))
+        XCTAssertEqual([report.image_size, report.prompt_tokens], [192, 24 + 9])
+        let p = try runCLI(["profile", "--model", model, "--image-size", "256", "--image", image, "--prompt", "Hi", "--max-tokens", "1"])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertTrue(p.stdout.contains("== vision: GPU"), p.stdout)
+    }
+
     /// A missing or undecodable image is reported before the model: here the model is a repo id
     /// that cannot be resolved offline, so a model error would show if it were loaded first.
     func testImageIsCheckedBeforeTheModelLoads() throws {

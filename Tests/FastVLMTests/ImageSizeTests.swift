@@ -102,6 +102,31 @@ final class ImageSizeTests: ValidatedDeviceTestCase {
         XCTAssertThrowsError(try FastVLMPipeline(folder: Fixtures.apple, runtime: runtime))
     }
 
+    /// The largest binding at a size comes from the forward pass on shapes: for the tiny model
+    /// the fp32 input image (3 x S x S x 4 bytes), so 128 MiB holds S = 3328 and not 3392.
+    func testBindingPlanBoundsTheSizeADeviceCanHold() throws {
+        let vision = try LoadedModel(folder: Fixtures.apple).weights.vision
+        let plan = try VisionBindingPlan(vision, size: 4096, elementBytes: 4)
+        XCTAssertEqual(plan.largest.bytes, 3 * 4096 * 4096 * 4, plan.largest.what)
+        XCTAssertEqual(try VisionBindingPlan.largestFitting(vision, below: 4096, elementBytes: 4, limit: 128 << 20), 3328)
+        // A map, not the input, is the largest when the tower is wide: 96 channels at S/2 in the stem.
+        let wide = try FastViTHDGeometry(imageSize: 256, stemWidth: 96, depths: [0, 0, 0, 0, 0], firstAttentionStage: 5, seWidth: 8)
+        let text = Qwen2Config(hiddenSize: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, intermediateSize: 32,
+                               vocabSize: 16, realVocabSize: 16, ropeTheta: 1e6, rmsNormEps: 1e-6, maxPositions: 64)
+        let w = SyntheticWeights.build(vision: wide, text: text, tiedEmbeddings: true, seed: 1)
+        let widePlan = try VisionBindingPlan(w.vision, size: 2048, elementBytes: 2)
+        XCTAssertEqual(widePlan.largest.bytes, 96 * 1024 * 1024 * 2, widePlan.largest.what)
+
+        let limit = device.capabilities.maxStorageBufferRange
+        let model = try LoadedModel(folder: Fixtures.apple)
+        if plan.largest.bytes > limit {
+            XCTAssertThrowsError(try GPUVisionEncoder(device: device, vision: vision, projector: model.weights.projector, weightType: .f32,
+                                                      imageSize: 4096)) {
+                XCTAssertTrue("\($0)".contains("binding limit") && "\($0)".contains("largest size that fits"), "\($0)")
+            }
+        }
+    }
+
     /// Pixel values of another size are refused, naming the size the pipeline runs at.
     func testPixelValuesOfTheWrongSizeAreAClearError() throws {
         var runtime = RuntimeOptions()
