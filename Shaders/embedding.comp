@@ -3,39 +3,37 @@
 // table rows bound to this dispatch (firstRow ..< firstRow + rowCount). A table larger
 // than maxStorageBufferRange is bound in row slices, one dispatch each. Ids outside the
 // slice - including the image sentinel 0xFFFFFFFF, whose rows the projector output fills -
-// leave their output rows untouched. fp16 tables are read two values per 32-bit word (the
-// hidden size must be even). Grid-stride over T x columns.
-// variant: embedding_f32
-// variant: embedding_f16 TABLE_F16
+// leave their output rows untouched. The table is a LinearWeight in any format (rows of
+// w_row_bytes(hidden) bytes, dequantized by Shaders/include/weight_load.glsl, the same
+// reads as the tied LM head's GEMV). Grid-stride over T x hidden, one value each.
+// variant: embedding_f32 WEIGHT_F32
+// variant: embedding_f16 WEIGHT_F16
+// variant: embedding_bf16 WEIGHT_BF16
+// variant: embedding_q8 WEIGHT_Q8
+// variant: embedding_q4 WEIGHT_Q4
+#extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0) in;
 
-#ifdef TABLE_F16
-layout(std430, binding = 0) readonly buffer Table { uint table[]; };   // half pairs
-layout(std430, binding = 2) writeonly buffer Out { vec2 out2[]; };
-#else
-layout(std430, binding = 0) readonly buffer Table { float table[]; };
-layout(std430, binding = 2) writeonly buffer Out { float out1[]; };
-#endif
+#define WEIGHT_BINDING 0
+#include "weight_load.glsl"
 layout(std430, binding = 1) readonly buffer Ids { uint ids[]; };
+layout(std430, binding = 2) writeonly buffer Out { float out1[]; };
 
 layout(push_constant) uniform Push {
     uint tokens;
-    uint columns;   // hidden (fp32) or hidden / 2 (fp16 pairs)
+    uint hidden;
     uint firstRow;
     uint rowCount;
 } pc;
 
 void main() {
-    uint total = pc.tokens * pc.columns;
+    uint total = pc.tokens * pc.hidden;
+    uint rowBytes = w_row_bytes(pc.hidden);
     for (uint i = gl_GlobalInvocationID.x; i < total; i += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        uint t = i / pc.columns, c = i % pc.columns;
+        uint t = i / pc.hidden, c = i % pc.hidden;
         uint row = ids[t] - pc.firstRow;  // ids below firstRow wrap to huge values
         if (row >= pc.rowCount) continue;
-#ifdef TABLE_F16
-        out2[i] = unpackHalf2x16(table[row * pc.columns + c]);
-#else
-        out1[i] = table[row * pc.columns + c];
-#endif
+        out1[i] = w_load1(row * rowBytes, c, pc.hidden);
     }
 }

@@ -1,19 +1,33 @@
 #version 450
-// Decode GEMV: Y[m, n0+n] = act(X[m,:] . W[n,:] + b) for M <= 8 rows, K a multiple of 4.
-// Each subgroup owns NR weight rows at a time; its lanes stride over K with 64-bit (fp16)
-// loads, so every weight byte is read once, and one subgroupAdd per output finishes the
-// dot product: no shared memory, no barriers. Row blocks are walked in a grid-stride loop
-// over the real subgroup count, so any subgroup size is correct.
-// variant: gemv_f16 WEIGHT_F16
-// variant: gemv_f32 WEIGHT_F32
-// variant: gemv_f16_a16 WEIGHT_F16 ACT_F16
-// variant: gemv_f32_a16 WEIGHT_F32 ACT_F16
+// Decode GEMV: Y[m, n0+n] = act(X[m,:] . W[n,:] + b) for M <= 8 rows, K a multiple of 4
+// (of the block size for quantized weights). Each subgroup owns NR weight rows at a time; its
+// lanes stride over K in runs of W_CHUNK values, one wide load each (16 bytes of codes for
+// q8/q4, with one scale per run; 8 or 16 bytes for f16/bf16/f32), so every weight byte is
+// read once, and one subgroupAdd per output finishes the dot product: no shared memory, no
+// barriers. Row blocks are walked in a grid-stride loop over the real subgroup count, so any
+// subgroup size is correct. Weight formats: Shaders/include/weight_load.glsl.
 // SWIGLU_INPUT: each row of X is the stacked [gate | up] output of the gate/up GEMV (2K
 // wide) and the dot product runs over silu(gate) * up, so decode needs no SwiGLU dispatch.
+// variant: gemv_f16 WEIGHT_F16
 // variant: gemv_f16_swiglu WEIGHT_F16 SWIGLU_INPUT
-// variant: gemv_f32_swiglu WEIGHT_F32 SWIGLU_INPUT
+// variant: gemv_f16_a16 WEIGHT_F16 ACT_F16
 // variant: gemv_f16_a16_swiglu WEIGHT_F16 ACT_F16 SWIGLU_INPUT
+// variant: gemv_f32 WEIGHT_F32
+// variant: gemv_f32_swiglu WEIGHT_F32 SWIGLU_INPUT
+// variant: gemv_f32_a16 WEIGHT_F32 ACT_F16
 // variant: gemv_f32_a16_swiglu WEIGHT_F32 ACT_F16 SWIGLU_INPUT
+// variant: gemv_bf16 WEIGHT_BF16
+// variant: gemv_bf16_swiglu WEIGHT_BF16 SWIGLU_INPUT
+// variant: gemv_bf16_a16 WEIGHT_BF16 ACT_F16
+// variant: gemv_bf16_a16_swiglu WEIGHT_BF16 ACT_F16 SWIGLU_INPUT
+// variant: gemv_q8 WEIGHT_Q8
+// variant: gemv_q8_swiglu WEIGHT_Q8 SWIGLU_INPUT
+// variant: gemv_q8_a16 WEIGHT_Q8 ACT_F16
+// variant: gemv_q8_a16_swiglu WEIGHT_Q8 ACT_F16 SWIGLU_INPUT
+// variant: gemv_q4 WEIGHT_Q4
+// variant: gemv_q4_swiglu WEIGHT_Q4 SWIGLU_INPUT
+// variant: gemv_q4_a16 WEIGHT_Q4 ACT_F16
+// variant: gemv_q4_a16_swiglu WEIGHT_Q4 ACT_F16 SWIGLU_INPUT
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -23,13 +37,8 @@
 
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer X { ACT_VEC4 x4[]; };
-#ifdef WEIGHT_F16
-layout(std430, binding = 1) readonly buffer W { uvec2 w2[]; };
-vec4 load_w4(uint i) { uvec2 v = w2[i]; return vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y)); }
-#else
-layout(std430, binding = 1) readonly buffer W { vec4 w4[]; };
-vec4 load_w4(uint i) { return w4[i]; }
-#endif
+#define WEIGHT_BINDING 1
+#include "weight_load.glsl"
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
 layout(std430, binding = 4) readonly buffer Residual { ACT_T residual[]; };
@@ -56,21 +65,41 @@ vec4 load_x4(uint m, uint k, uint K4) { return vec4(x4[m * K4 + k]); }
 
 void main() {
     uint K4 = pc.K / 4;
+    uint chunks = pc.K / W_CHUNK;
+    uint rowBytes = w_row_bytes(pc.K);
     uint blocks = (pc.N + NR - 1) / NR;
     uint first = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * gl_NumSubgroups + gl_SubgroupID;
     uint stride = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumSubgroups;
     for (uint block = first; block < blocks; block += stride) {
         uint nb = block * NR;
         uint wrow[NR];
-        for (uint r = 0; r < NR; r++) wrow[r] = min(nb + r, pc.N - 1) * K4;
+        for (uint r = 0; r < NR; r++) wrow[r] = min(nb + r, pc.N - 1) * rowBytes;
         float acc[MROWS][NR];
         for (uint m = 0; m < MROWS; m++) for (uint r = 0; r < NR; r++) acc[m][r] = 0.0;
-        for (uint k = gl_SubgroupInvocationID; k < K4; k += gl_SubgroupSize) {
-            vec4 wv[NR];
-            for (uint r = 0; r < NR; r++) wv[r] = load_w4(wrow[r] + k);
+        for (uint c = gl_SubgroupInvocationID; c < chunks; c += gl_SubgroupSize) {
+            W_RAW wv[NR];
+            for (uint r = 0; r < NR; r++) wv[r] = w_chunk_raw(wrow[r], c);
+#ifdef W_QUANT
+            vec2 ws[NR];
+            for (uint r = 0; r < NR; r++) ws[r] = w_chunk_scale(wrow[r], c, pc.K);
+#endif
             for (uint m = 0; m < MROWS; m++) {
-                vec4 xv = load_x4(m, k, K4);
-                for (uint r = 0; r < NR; r++) acc[m][r] += dot(xv, wv[r]);
+                vec4 xv[W_CHUNK4];
+                for (uint i = 0; i < W_CHUNK4; i++) xv[i] = load_x4(m, c * W_CHUNK4 + i, K4);
+#ifdef W_AFFINE
+                vec4 xs4 = xv[0];
+                for (uint i = 1; i < W_CHUNK4; i++) xs4 += xv[i];
+                float xsum = dot(xs4, vec4(1.0));
+#endif
+                for (uint r = 0; r < NR; r++) {
+#if defined(W_AFFINE)
+                    acc[m][r] += ws[r].x * w_chunk_dot(wv[r], xv) + ws[r].y * xsum;
+#elif defined(W_QUANT)
+                    acc[m][r] += ws[r].x * w_chunk_dot(wv[r], xv);
+#else
+                    acc[m][r] += w_chunk_dot(wv[r], xv);
+#endif
+                }
             }
         }
         for (uint m = 0; m < MROWS; m++) {

@@ -1,11 +1,18 @@
 #version 450
 // Y[m, n0+n] = act(X[m,:] . W[n,:] + b[n0+n]) with W stored [N][K] (PyTorch Linear layout).
 // Shared-memory tiled GEMM for GPUs: 64x64 output tile per 16x16 workgroup, 4x4 per thread,
-// K in steps of 16. Any M, N, K (edges are zero-filled).
+// K in steps of 16. Any M, N, K (edges are zero-filled). Weights in any format of
+// Shaders/include/weight_load.glsl, dequantized to fp32 while the tile is loaded.
 // variant: linear_tiled_f16 WEIGHT_F16
-// variant: linear_tiled_f32 WEIGHT_F32
 // variant: linear_tiled_f16_a16 WEIGHT_F16 ACT_F16
+// variant: linear_tiled_f32 WEIGHT_F32
 // variant: linear_tiled_f32_a16 WEIGHT_F32 ACT_F16
+// variant: linear_tiled_bf16 WEIGHT_BF16
+// variant: linear_tiled_bf16_a16 WEIGHT_BF16 ACT_F16
+// variant: linear_tiled_q8 WEIGHT_Q8
+// variant: linear_tiled_q8_a16 WEIGHT_Q8 ACT_F16
+// variant: linear_tiled_q4 WEIGHT_Q4
+// variant: linear_tiled_q4_a16 WEIGHT_Q4 ACT_F16
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "activation_type.glsl"
@@ -13,13 +20,8 @@
 
 layout(local_size_x = 16, local_size_y = 16) in;
 layout(std430, binding = 0) readonly buffer X { ACT_T x[]; };
-#ifdef WEIGHT_F16
-layout(std430, binding = 1) readonly buffer W { uint w_words[]; };
-float load_w(uint i) { return unpackHalf2x16(w_words[i >> 1])[i & 1u]; }
-#else
-layout(std430, binding = 1) readonly buffer W { float w_f[]; };
-float load_w(uint i) { return w_f[i]; }
-#endif
+#define WEIGHT_BINDING 1
+#include "weight_load.glsl"
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
 layout(std430, binding = 4) readonly buffer Residual { ACT_T residual[]; };
@@ -34,6 +36,7 @@ void main() {
     uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
     uint t = ty * 16 + tx;
     uint nTile = gl_WorkGroupID.x * BN, mTile = gl_WorkGroupID.y * BM;
+    uint rowBytes = w_row_bytes(pc.K);
     float acc[4][4];
     for (uint i = 0; i < 4; i++) for (uint j = 0; j < 4; j++) acc[i][j] = 0.0;
 
@@ -44,8 +47,20 @@ void main() {
             uint k = k0 + kk;
             uint m = mTile + row, n = nTile + row;
             As[kk][row] = (m < pc.M && k < pc.K) ? float(x[m * pc.K + k]) : 0.0;
-            Bs[kk][row] = (n < pc.N && k < pc.K) ? load_w(n * pc.K + k) : 0.0;
+#ifndef W_QUANT
+            Bs[kk][row] = (n < pc.N && k < pc.K) ? w_load1(n * rowBytes, k, pc.K) : 0.0;
+#endif
         }
+#ifdef W_QUANT
+        // K is a multiple of the block (and of BK): each thread dequantizes four consecutive
+        // values of one row from one word of codes and one scale.
+        {
+            uint row = t / 4u, kk = (t % 4u) * 4u;
+            uint n = nTile + row;
+            vec4 wv = n < pc.N ? w_load4(n * rowBytes, k0 + kk, pc.K) : vec4(0.0);
+            Bs[kk][row] = wv.x; Bs[kk + 1u][row] = wv.y; Bs[kk + 2u][row] = wv.z; Bs[kk + 3u][row] = wv.w;
+        }
+#endif
         barrier();
         for (uint kk = 0; kk < BK; kk++) {
             float a[4], b[4];

@@ -1,7 +1,7 @@
 #version 450
 // Squeeze-excite on an HWC map x[P][C] (FastViTHD's conv_exp), in four small dispatches:
 //   SE_MEAN:  m[c] = mean_p x[p, c]                      (fp32 sums, one workgroup per channel block)
-//   SE_FC:    out[n] = act(W[n, :] . in + b[n])          (W [N][K] as LinearWeight stores it;
+//   SE_FC:    out[n] = act(W[n, :] . in + b[n])          (W [N][K] as LinearWeight stores it, any format;
 //                                                          one workgroup per output, act ReLU or sigmoid)
 //   SE_SCALE: y[p, c] = act(x[p, c] * s[c])              (act GELU or none; y may alias x)
 // The FCs are 3072x192 and 192x3072 on a single vector: too small to be worth LinearOp's GEMM
@@ -12,6 +12,9 @@
 // variant: se_mean_a16 SE_MEAN ACT_F16
 // variant: se_fc_f32 SE_FC WEIGHT_F32
 // variant: se_fc_f16 SE_FC WEIGHT_F16
+// variant: se_fc_bf16 SE_FC WEIGHT_BF16
+// variant: se_fc_q8 SE_FC WEIGHT_Q8
+// variant: se_fc_q4 SE_FC WEIGHT_Q4
 // variant: se_scale SE_SCALE
 // variant: se_scale_a16 SE_SCALE ACT_F16
 #extension GL_GOOGLE_include_directive : require
@@ -50,13 +53,8 @@ void main() {
 #elif defined(SE_FC)
 #include "workgroup_reduce.glsl"
 layout(std430, binding = 0) readonly buffer In { float v[]; };
-#ifdef WEIGHT_F16
-layout(std430, binding = 1) readonly buffer W { uint w_words[]; };
-float load_w(uint i) { return unpackHalf2x16(w_words[i >> 1])[i & 1u]; }
-#else
-layout(std430, binding = 1) readonly buffer W { float w_f[]; };
-float load_w(uint i) { return w_f[i]; }
-#endif
+#define WEIGHT_BINDING 1
+#include "weight_load.glsl"
 layout(std430, binding = 2) readonly buffer B { float b[]; };
 layout(std430, binding = 3) writeonly buffer Out { float o[]; };
 // act: 1 ReLU, 2 sigmoid.
@@ -66,7 +64,8 @@ void main() {
     uint row = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
     if (row >= pc.n) return;   // uniform per workgroup
     float s = 0.0;
-    for (uint i = gl_LocalInvocationID.x; i < pc.k; i += gl_WorkGroupSize.x) s += load_w(row * pc.k + i) * v[i];
+    uint rowByte = row * w_row_bytes(pc.k);
+    for (uint i = gl_LocalInvocationID.x; i < pc.k; i += gl_WorkGroupSize.x) s += w_load1(rowByte, i, pc.k) * v[i];
     s = workgroup_sum(s);
     if (gl_LocalInvocationID.x == 0) {
         if (pc.hasBias != 0u) s += b[row];

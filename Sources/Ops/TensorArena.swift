@@ -30,7 +30,10 @@ public final class TensorArena {
     private let chunkSize: Int
     private let alignment: Int
 
-    public init(device: Device, chunkSize: Int = 64 << 20) {
+    /// Device memory is reserved in chunks of at least this size.
+    public static let defaultChunkSize = 64 << 20
+
+    public init(device: Device, chunkSize: Int = TensorArena.defaultChunkSize) {
         self.device = device
         self.chunkSize = chunkSize
         alignment = max(64, device.capabilities.minStorageBufferOffsetAlignment)

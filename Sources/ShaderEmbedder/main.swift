@@ -6,7 +6,8 @@ import Foundation
 // base64 string constants (a large [UInt32] literal is slow for swiftc to compile).
 // A variant is declared in the shader with a line
 //     // variant: NAME DEFINE[=VALUE] ...
-// A shader with no such line has one variant named after its file.
+// A shader with no such line has one variant named after its file. `STEM_variants` lists
+// them all.
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -52,5 +53,7 @@ for variant in variants {
     }
     swift += "    static let \(variant.name) = ShaderSource(name: \"\(variant.name)\", base64: \"\(words.base64EncodedString())\")\n"
 }
+// Every variant of the file, so ops can pick one by name (e.g. by weight format).
+swift += "    static let \(stem)_variants: [ShaderSource] = [\(variants.map(\.name).joined(separator: ", "))]\n"
 swift += "}\n"
 do { try swift.write(toFile: outputPath, atomically: true, encoding: .utf8) } catch { fail("cannot write \(outputPath): \(error)") }

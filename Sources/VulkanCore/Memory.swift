@@ -242,6 +242,8 @@ extension Device {
     public func allocateHostVisible(bytes: Int) throws -> DeviceBuffer { try memory.allocateHostVisible(bytes) }
 
     public var bytesInUse: Int { memory.bytesInUse }
+    /// The device-local heap the model's buffers come from (what a memory plan must fit).
+    public var heapBytes: Int { memory.heapSize }
     public var peakBytesInUse: Int { memory.peakBytesInUse }
     public var deviceMemoryIsHostVisible: Bool { memory.deviceTypeHostVisible }
 
@@ -267,6 +269,30 @@ extension Device {
                 fn.cmdCopyBuffer(cb, staging.buffer, view.vkBuffer, 1, &region)
             }
             done += n
+        }
+    }
+
+    /// Fills a view piece by piece: `produce(range, bytes)` writes bytes `range` of the view into
+    /// `bytes`. Directly into the mapped memory when the device memory is host-visible, else
+    /// into a staging block that is then copied, so the host never holds more than the largest
+    /// piece (weights go up from a memory-mapped checkpoint without a host copy of the model).
+    public func fill(_ view: BufferView, pieces: [Range<Int>], _ produce: (Range<Int>, UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        for piece in pieces {
+            guard piece.lowerBound >= 0, piece.upperBound <= view.size else {
+                throw VulkanError.invalidArgument("fill of bytes \(piece) of a \(view.size)-byte buffer")
+            }
+            guard !piece.isEmpty else { continue }
+            if let ptr = view.buffer.hostPointer {
+                try produce(piece, UnsafeMutableRawBufferPointer(start: ptr + view.offset + piece.lowerBound, count: piece.count))
+                continue
+            }
+            let staging = try memory.stagingBlock(piece.count)
+            guard let mapped = staging.mapped else { throw VulkanError.missingFeature("mapped staging memory") }
+            try produce(piece, UnsafeMutableRawBufferPointer(start: mapped, count: piece.count))
+            try oneShot("upload") { cb in
+                var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(view.absoluteOffset + piece.lowerBound), size: VkDeviceSize(piece.count))
+                fn.cmdCopyBuffer(cb, staging.buffer, view.vkBuffer, 1, &region)
+            }
         }
     }
 

@@ -53,7 +53,7 @@ struct BenchModelCommand: ParsableCommand {
     static func loadWeights(_ spec: String, progress: (String) -> Void) throws -> FastVLMWeights {
         if let synthetic = SyntheticModel.parse(spec) {
             progress("building \(synthetic.name): \(synthetic.parameterCount) random parameters in the geometry of \(synthetic.releasedModel)")
-            return try synthetic.weights()
+            return synthetic.weights()
         }
         progress("loading \(spec)")
         return try LoadedModel(folder: try ModelArgument.folder(spec)).weights
@@ -61,7 +61,7 @@ struct BenchModelCommand: ParsableCommand {
 
     static func table(_ r: ModelBenchmark.Report) -> String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-        var lines = ["model \(r.model) | device \(r.device) | \(r.weights) weights, \(r.activations) activations | \(r.imageSize)x\(r.imageSize) image | prompt \(r.promptTokens) tokens | \(r.repetitions) repetitions"]
+        var lines = ["model \(r.model) | device \(r.device) | \(r.weights) weights (\(r.weightBytes >> 20) MiB), \(r.activations) activations | \(r.imageSize)x\(r.imageSize) image | prompt \(r.promptTokens) tokens | \(r.repetitions) repetitions"]
         lines.append(pad("figure", 38) + pad("unit", 10) + pad("best", 12) + "median")
         for f in r.figures {
             lines.append(pad(f.name, 38) + pad(f.unit, 10) + pad(String(format: "%.2f", f.best), 12) + String(format: "%.2f", f.median))
@@ -71,7 +71,7 @@ struct BenchModelCommand: ParsableCommand {
         lines.append("baseline GEMM \(shape(r.baselineGEMMShape)): " + String(format: "%.2f GFLOP/s -> encoder at %.2f of it", r.baselineGEMMGFLOPs, r.encoderFractionOfGEMM))
         lines.append("baseline GEMV \(shape(r.baselineGEMVShape)) (the LM head): "
                      + String(format: "%.2f GB/s -> decode at %.2f of it (%.0f MB of weights per token)", r.baselineGEMVGBps, r.decodeFractionOfGEMV, r.decodeWeightBytes / 1e6))
-        lines.append(String(format: "peak device memory: %.1f MiB", Double(r.peakDeviceBytes) / 1048576))
+        lines.append(String(format: "device memory: %.1f MiB peak, %.1f MiB planned", Double(r.peakDeviceBytes) / 1048576, Double(r.plannedDeviceBytes) / 1048576))
         return lines.joined(separator: "\n")
     }
 }

@@ -19,7 +19,7 @@ struct BenchOpsCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Shapes as MxNxK (default: the model's shapes).")
     var shape: [String] = []
 
-    @Option(help: "Weight storage: f16 or f32.")
+    @Option(help: "Weight format: \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var weights: String = "f16"
 
     @Option(help: "Activation storage: f32 or f16.")
@@ -39,14 +39,14 @@ struct BenchOpsCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard StorageType(rawValue: weights) != nil else { throw ValidationError("--weights must be f16 or f32") }
+        guard WeightFormat(rawValue: weights) != nil else { throw ValidationError("--weights must be one of \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard StorageType(rawValue: activations) != nil else { throw ValidationError("--activations must be f16 or f32") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         for s in shape { _ = try parse(s) }
     }
 
     func run() throws {
-        guard let type = StorageType(rawValue: weights) else { throw ValidationError("--weights must be f16 or f32") }
+        guard let type = WeightFormat(rawValue: weights) else { throw ValidationError("--weights must be one of \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard let act = StorageType(rawValue: activations) else { throw ValidationError("--activations must be f16 or f32") }
         let shapes = try shape.isEmpty ? Self.modelShapes : shape.map(parse)
         let gpu = try Device(index: device)

@@ -74,7 +74,7 @@ struct BenchResolutionsCommand: ParsableCommand {
         }
         let options = runtime.runtime()
         var rows: [ResolutionBenchmark.Row] = []
-        var device = "", activations = ""
+        var device = "", activations = "", formats: [String] = []
         if preparationOnly {
             rows = try ResolutionBenchmark.preparationOnly(settings: settings, progress: note)
         }
@@ -83,10 +83,12 @@ struct BenchResolutionsCommand: ParsableCommand {
             let gpu = try Device(index: options.deviceIndex)
             device = gpu.capabilities.name
             activations = options.activationType(for: gpu.capabilities).rawValue
-            rows += try ResolutionBenchmark.run(name: spec, weights: weights, device: gpu, runtime: options, settings: settings, progress: note)
+            let result = try ResolutionBenchmark.run(name: spec, weights: weights, device: gpu, runtime: options, settings: settings, progress: note)
+            rows += result.rows
+            if !formats.contains(result.weights) { formats.append(result.weights) }
         }
         let input = image.map { "\($0) (decode + \(preprocess.rawValue) resize)" } ?? "in-memory 1920x1080 picture (\(preprocess.rawValue) resize)"
-        let report = ResolutionBenchmark.Report(device: device, weights: options.weightType.rawValue, activations: activations,
+        let report = ResolutionBenchmark.Report(device: device, weights: formats.isEmpty ? "-" : formats.joined(separator: "/"), activations: activations,
                                                 repetitions: repeats.repetitions, preparationInput: input, rows: rows)
         if json {
             let encoder = JSONEncoder()

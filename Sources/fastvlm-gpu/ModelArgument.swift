@@ -1,3 +1,4 @@
+import ArgumentParser
 import FastVLM
 import Foundation
 
@@ -34,4 +35,9 @@ enum ModelArgument {
         }
         return folder
     }
+}
+
+extension WeightChoice: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public static var allValueStrings: [String] { names }
 }

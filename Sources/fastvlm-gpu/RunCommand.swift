@@ -8,8 +8,9 @@ struct RuntimeArguments: ParsableArguments {
     @Option(help: "Where the model runs: gpu (Vulkan) or cpu (the fp32 reference, slow).")
     var backend: RuntimeOptions.Backend = .gpu
 
-    @Option(help: "GPU weight storage: f16 (default) or f32. Arithmetic is fp32 either way.")
-    var weights: StorageType = .f16
+    @Option(help: ArgumentHelp("GPU weight format: auto (default: the most accurate that fits the device), f32, f16, bf16, q8 or q4.",
+                               discussion: "bf16 keeps a bf16 checkpoint exactly; q8 is 8-bit with a scale per 32 values, q4 4-bit with a scale and minimum per 64. The vision tower stays 16-bit. Arithmetic is fp32 either way."))
+    var weights: WeightChoice = .auto
 
     @Option(help: "GPU activation storage in the vision encoder: f16 or f32 (default: f16 where the device has 16-bit storage).")
     var activations: StorageType?
@@ -29,7 +30,7 @@ struct RuntimeArguments: ParsableArguments {
     func runtime(profiling: Bool = false) -> RuntimeOptions {
         var r = RuntimeOptions()
         r.backend = backend
-        r.weightType = weights
+        r.weights = weights
         r.activationType = activations
         r.deviceIndex = device
         r.imageSize = imageSize

@@ -17,7 +17,7 @@ final class CPUModelGoldenTests: XCTestCase {
         XCTAssertEqual([1, features.height, features.channels], goldenFeatures.shape)
         XCTAssertLessThanOrEqual(normalisedMaxError(features.values, goldenFeatures.values), 1e-4, "vision features")
 
-        let projected = model.weights.projector.forwardCPU(features.values, count: features.height)
+        let projected = try model.weights.projector.forwardCPU(features.values, count: features.height)
         XCTAssertLessThanOrEqual(normalisedMaxError(projected, try Fixtures.npy("projector_out.npy").values), 1e-4, "projector")
 
         let prompt = layout == .apple
@@ -36,7 +36,7 @@ final class CPUModelGoldenTests: XCTestCase {
         for _ in 0..<golden.greedy_tokens.count {
             let next = Reference.argmax(logits, count: golden.sample_vocab)
             tokens.append(next)
-            let row = Array(language.embedTokens[next * h..<(next + 1) * h])
+            let row = try language.embedTokens.rows(next..<next + 1)
             logits = try Qwen2.forward(language, embeddings: HostRows(values: row, rows: 1, width: h), on: backend).values
         }
         XCTAssertEqual(tokens, golden.greedy_tokens)

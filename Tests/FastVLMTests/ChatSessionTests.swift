@@ -8,7 +8,7 @@ final class ChatSessionTests: XCTestCase {
     func check(_ backend: RuntimeOptions.Backend) throws {
         var runtime = RuntimeOptions()
         runtime.backend = backend
-        runtime.weightType = .f32
+        runtime.weights = .format(.f32)
         let pipeline = try FastVLMPipeline(folder: Fixtures.apple, runtime: runtime)
         var request = GenerationRequest(prompt: "")
         request.pixelValues = Fixtures.goldens.appending(path: "pixel_values.npy")

@@ -25,16 +25,16 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         return Tiny(model: model, prompt: prompt, golden: golden, projected: try Fixtures.npy("projector_out.npy").values)
     }
 
-    func model(_ t: Tiny, _ type: StorageType, capacity: Int = 64) throws -> GPULanguageModel {
-        try GPULanguageModel(device: device, weights: t.language, weightType: type, capacity: capacity, sampleVocabulary: t.golden.sample_vocab)
+    func model(_ t: Tiny, _ type: WeightFormat, capacity: Int = 64) throws -> GPULanguageModel {
+        try GPULanguageModel(device: device, weights: t.language, formats: .language(type, sixteenBit: .f16), capacity: capacity, sampleVocabulary: t.golden.sample_vocab)
     }
 
     // MARK: goldens
 
-    func checkGolden(_ layout: CheckpointLayout, _ type: StorageType, tolerance: Float, on other: Device? = nil, prefillChunk: Int? = nil) throws {
+    func checkGolden(_ layout: CheckpointLayout, _ type: WeightFormat, tolerance: Float, on other: Device? = nil, prefillChunk: Int? = nil) throws {
         let device = other ?? self.device!
         let t = try tiny(layout)
-        let lm = try GPULanguageModel(device: device, weights: t.language, weightType: type, capacity: 64, sampleVocabulary: t.golden.sample_vocab,
+        let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(type, sixteenBit: .f16), capacity: 64, sampleVocabulary: t.golden.sample_vocab,
                                       prefillChunk: prefillChunk)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
@@ -56,6 +56,51 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     func testAppleGoldenFP16() throws { try checkGolden(.apple, .f16, tolerance: 1e-2) }
     func testHuggingFaceGoldenFP32() throws { try checkGolden(.huggingFace, .f32, tolerance: 1e-4) }
     func testHuggingFaceGoldenFP16() throws { try checkGolden(.huggingFace, .f16, tolerance: 1e-2) }
+    /// bf16 holds the checkpoint's bf16 values exactly: as close as fp32.
+    func testAppleGoldenBF16() throws { try checkGolden(.apple, .bf16, tolerance: 1e-4) }
+    func testHuggingFaceGoldenBF16() throws { try checkGolden(.huggingFace, .bf16, tolerance: 1e-4) }
+    /// 8-bit weights stay close to the fp32 goldens on the tiny model (same greedy tokens).
+    func testAppleGoldenQ8() throws { try checkGolden(.apple, .q8, tolerance: 5e-2) }
+    func testHuggingFaceGoldenQ8() throws { try checkGolden(.huggingFace, .q8, tolerance: 5e-2) }
+
+    /// Quantized weights: the GPU model equals the CPU reference run on the same weights
+    /// dequantized (so every kernel and the formats' plumbing are right), and the distance to
+    /// the fp32 goldens is what the format costs (4-bit with one group per 64-wide tiny row
+    /// moves the logits visibly; its greedy tokens are not expected to survive).
+    func checkQuantizedAgainstReference(_ layout: CheckpointLayout, _ format: WeightFormat, goldenCosine: Float) throws {
+        let t = try tiny(layout)
+        let formats = WeightFormats.language(format, sixteenBit: .f16)
+        let lm = try GPULanguageModel(device: device, weights: t.language, formats: formats, capacity: 64, sampleVocabulary: t.golden.sample_vocab)
+        let image = try device.upload(t.projected)
+        var rng = SplitMix64(seed: 0)
+        var tokens = [try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)]
+        let logits = try lm.lastLogits()
+        for _ in 0..<5 { tokens.append(try lm.decode(tokens.last!, sampling: SamplingParameters(), rng: &rng)) }
+
+        let w = try t.language.dequantized(formats)
+        let h = w.config.hiddenSize
+        let backend = CPULanguageBackend(config: w.config)
+        var expected = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h), on: backend).values
+        XCTAssertLessThanOrEqual(normalisedMaxError(logits, expected), 1e-4, "\(layout) \(format) against the dequantized CPU reference")
+        var cpuTokens: [Int] = []
+        for _ in 0..<tokens.count {
+            cpuTokens.append(Reference.argmax(expected, count: t.golden.sample_vocab))
+            expected = try Qwen2.forward(w, embeddings: HostRows(values: try w.embedTokens.rows(cpuTokens.last!..<cpuTokens.last! + 1), rows: 1, width: h), on: backend).values
+        }
+        XCTAssertEqual(tokens, cpuTokens, "\(layout) \(format) greedy tokens against the dequantized CPU reference")
+        let golden = try Fixtures.npy("logits_last.npy").values
+        XCTAssertGreaterThanOrEqual(cosine(Array(logits.prefix(t.golden.logits_rows)), golden), goldenCosine, "\(layout) \(format) against the fp32 goldens")
+    }
+
+    func testAppleQ8AgainstReference() throws { try checkQuantizedAgainstReference(.apple, .q8, goldenCosine: 0.999) }
+    func testAppleQ4AgainstReference() throws { try checkQuantizedAgainstReference(.apple, .q4, goldenCosine: 0.9) }
+    func testHuggingFaceQ4AgainstReference() throws { try checkQuantizedAgainstReference(.huggingFace, .q4, goldenCosine: 0.9) }
+
+    func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+        let na = a.reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = b.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return dot / max(na * nb, 1e-30)
+    }
 
     /// Prompts longer than a chunk run in pieces that continue the cache, with the image
     /// rows split across chunk boundaries (apple: image positions 14 ..< 18 over chunks of 8
@@ -93,7 +138,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         while tokens.count < count {
             let next = Reference.sample(logits, count: t.golden.sample_vocab, parameters: sampling, rng: &rng)
             tokens.append(next)
-            logits = try Qwen2.forward(w, embeddings: HostRows(values: Array(w.embedTokens[next * h..<(next + 1) * h]), rows: 1, width: h), on: backend).values
+            logits = try Qwen2.forward(w, embeddings: HostRows(values: try w.embedTokens.rows(next..<next + 1), rows: 1, width: h), on: backend).values
         }
         return tokens
     }
@@ -148,7 +193,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         let backend = CPULanguageBackend(config: w.config)
         var logits = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h), on: backend).values
         for id in tokens {
-            logits = try Qwen2.forward(w, embeddings: HostRows(values: Array(w.embedTokens[id * h..<(id + 1) * h]), rows: 1, width: h), on: backend).values
+            logits = try Qwen2.forward(w, embeddings: HostRows(values: try w.embedTokens.rows(id..<id + 1), rows: 1, width: h), on: backend).values
         }
         return logits
     }
@@ -177,7 +222,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         let h = w.config.hiddenSize
         let backend = CPULanguageBackend(config: w.config)
         _ = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(t.prompt, image: t.projected), rows: t.prompt.count, width: h), on: backend)
-        for id in fed { _ = try Qwen2.forward(w, embeddings: HostRows(values: Array(w.embedTokens[id * h..<(id + 1) * h]), rows: 1, width: h), on: backend) }
+        for id in fed { _ = try Qwen2.forward(w, embeddings: HostRows(values: try w.embedTokens.rows(id..<id + 1), rows: 1, width: h), on: backend) }
         let expected = try Qwen2.forward(w, embeddings: HostRows(values: try w.embed(turn, image: []), rows: turn.count, width: h), on: backend).values
         XCTAssertLessThanOrEqual(normalisedMaxError(try lm.lastLogits(), expected), 1e-4)
     }
@@ -202,7 +247,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     func testDecodeReplaysOneSubmitPerToken() throws {
         let t = try tiny(.apple)
         // The GPU choice (fused SwiGLU) whatever this device is; the CPU-device choice is the plain path below.
-        let lm = try GPULanguageModel(device: device, weights: t.language, weightType: .f16, capacity: 64,
+        let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(.f16, sixteenBit: .f16), capacity: 64,
                                       sampleVocabulary: t.golden.sample_vocab, profiling: true, prefillChunk: nil, fusesSwiGLU: true)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
@@ -231,7 +276,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         let image = try device.upload(t.projected)
         var runs: [(tokens: [Int], logits: [Float], stats: SequenceStats)] = []
         for fused in [false, true] {
-            let lm = try GPULanguageModel(device: device, weights: t.language, weightType: .f32, capacity: 64, sampleVocabulary: t.golden.sample_vocab,
+            let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(.f32, sixteenBit: .f16), capacity: 64, sampleVocabulary: t.golden.sample_vocab,
                                           profiling: false, prefillChunk: nil, fusesSwiGLU: fused)
             var rng = SplitMix64(seed: 0)
             var tokens = [try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)]
@@ -251,8 +296,9 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     func testUntiedLMHead() throws {
         let t = try tiny(.apple)
         var w = t.language
-        w.lmHead = w.lmHead.enumerated().map { i, v in v * 1.5 + Float(i % 7) * 0.01 }
-        let lm = try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 64, sampleVocabulary: t.golden.sample_vocab)
+        w.lmHead = WeightTensor(name: "untied", shape: w.lmHead.shape,
+                                values: try w.lmHead.floats().enumerated().map { i, v in v * 1.5 + Float(i % 7) * 0.01 })
+        let lm = try GPULanguageModel(device: device, weights: w, formats: .language(.f32, sixteenBit: .f16), capacity: 64, sampleVocabulary: t.golden.sample_vocab)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
         _ = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
@@ -268,12 +314,12 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     func testCapacityErrors() throws {
         let t = try tiny(.apple)
         let w = t.language
-        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: w.config.maxPositions + 1,
+        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, formats: .language(.f32, sixteenBit: .f16), capacity: w.config.maxPositions + 1,
                                                   sampleVocabulary: t.golden.sample_vocab)) { error in
             XCTAssertTrue("\(error)".contains("\(w.config.maxPositions)"), "\(error)")
         }
-        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 0, sampleVocabulary: t.golden.sample_vocab))
-        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, weightType: .f32, capacity: 8, sampleVocabulary: w.config.vocabSize + 1))
+        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, formats: .language(.f32, sixteenBit: .f16), capacity: 0, sampleVocabulary: t.golden.sample_vocab))
+        XCTAssertThrowsError(try GPULanguageModel(device: device, weights: w, formats: .language(.f32, sixteenBit: .f16), capacity: 8, sampleVocabulary: w.config.vocabSize + 1))
 
         let small = t.prompt.count - 1
         let lm = try model(t, .f32, capacity: small)
@@ -305,5 +351,25 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         XCTAssertThrowsError(try lm.prefill(SplicedPrompt(slots: []), image: nil, sampling: SamplingParameters(), rng: &rng))
         XCTAssertThrowsError(try lm.decode(-1, sampling: SamplingParameters(), rng: &rng))
         XCTAssertEqual(lm.length, 0)
+    }
+}
+
+extension Qwen2Weights {
+    /// Every matrix replaced by the values its stored format gives back (the CPU twin of a
+    /// quantized GPU model).
+    func dequantized(_ formats: WeightFormats) throws -> Qwen2Weights {
+        func dq(_ t: WeightTensor) throws -> WeightTensor {
+            WeightTensor(name: t.name, shape: t.shape,
+                         values: WeightPacking.roundTrip(try t.floats(), rows: t.rows, cols: t.cols, format: formats.matrix(cols: t.cols)))
+        }
+        func dq(_ l: LinearWeights) throws -> LinearWeights {
+            LinearWeights(weight: try dq(l.weight), bias: l.bias, outFeatures: l.outFeatures, inFeatures: l.inFeatures)
+        }
+        let layers = try self.layers.map {
+            Layer(inputNorm: $0.inputNorm, q: try dq($0.q), k: try dq($0.k), v: try dq($0.v), o: try dq($0.o),
+                  postAttentionNorm: $0.postAttentionNorm, gate: try dq($0.gate), up: try dq($0.up), down: try dq($0.down))
+        }
+        let embed = try dq(embedTokens)
+        return Qwen2Weights(config: config, embedTokens: embed, layers: layers, norm: norm, lmHead: tiedEmbeddings ? embed : try dq(lmHead))
     }
 }

@@ -19,7 +19,7 @@ final class GPULanguageRealShapesTests: ValidatedDeviceTestCase {
         let image = randomRows(60 * hidden, seed: seed + 1)
 
         let cpu = CPULanguageSession(weights: weights, sampleVocabulary: vocab)
-        let gpu = try GPULanguageModel(device: device, weights: weights, weightType: .f32, capacity: 160, sampleVocabulary: vocab, prefillChunk: 48)
+        let gpu = try GPULanguageModel(device: device, weights: weights, formats: .language(.f32, sixteenBit: .f16), capacity: 160, sampleVocabulary: vocab, prefillChunk: 48)
         let rows = try device.upload(image)
         var (rc, rg) = (SplitMix64(seed: 0), SplitMix64(seed: 0))
         var cpuToken = try cpu.prefill(prompt, image: .host(image), sampling: SamplingParameters(), rng: &rc)

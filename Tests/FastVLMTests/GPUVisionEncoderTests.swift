@@ -9,12 +9,13 @@ final class GPUVisionEncoderTests: ValidatedDeviceTestCase {
     /// fp32 weights and activations: only summation order differs (1e-4); fp16 weights round
     /// every GEMM and dense-conv weight to 11 bits, fp16 activations every map the tower and
     /// projector store, either of which dominates the error (1e-2).
-    func check(_ folder: URL, weights: StorageType, activations: StorageType = .f32) throws {
+    func check(_ folder: URL, weights: WeightFormat, activations: StorageType = .f32) throws {
         let model = try LoadedModel(folder: folder)
         let pixels = try Fixtures.npy("pixel_values.npy").values
-        let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector, weightType: weights,
+        let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector, formats: .vision(weights, sixteenBit: .bf16),
                                            activationType: activations)
-        let tolerance: Float = weights == .f32 && activations == .f32 ? 1e-4 : 1e-2
+        // bf16 and fp32 hold the fixtures' bf16 values exactly.
+        let tolerance: Float = weights != .f16 && activations == .f32 ? 1e-4 : 1e-2
         let what = "\(folder.lastPathComponent) \(weights) weights \(activations) activations"
         let goldenFeatures = try Fixtures.npy("vision_features.npy").values
         let goldenProjected = try Fixtures.npy("projector_out.npy").values
@@ -44,6 +45,10 @@ final class GPUVisionEncoderTests: ValidatedDeviceTestCase {
     func testAppleFP32() throws { try check(Fixtures.apple, weights: .f32) }
     func testAppleFP16() throws { try check(Fixtures.apple, weights: .f16) }
     func testHuggingFaceFP32() throws { try check(Fixtures.hf, weights: .f32) }
+    func testAppleBF16() throws { try check(Fixtures.apple, weights: .bf16) }
+    func testHuggingFaceBF16() throws { try check(Fixtures.hf, weights: .bf16) }
+    /// A quantized choice keeps the vision tower 16-bit (here the checkpoint's bf16), so it is exact too.
+    func testAppleQ4KeepsTheVisionTowerSixteenBit() throws { try check(Fixtures.apple, weights: .q4) }
     func testHuggingFaceFP16() throws { try check(Fixtures.hf, weights: .f16) }
     /// The product's default on devices with 16-bit storage: fp16 weights and activations.
     func testAppleFP16Activations() throws { try check(Fixtures.apple, weights: .f16, activations: .f16) }
@@ -57,14 +62,14 @@ final class GPUVisionEncoderTests: ValidatedDeviceTestCase {
         let model = try LoadedModel(folder: Fixtures.apple)
         var vision = model.weights.vision, projector = model.weights.projector
         let nudge: (Float) -> Float = { $0 * (1 + 1 / 3000) + 1e-5 }
-        vision.stem[0].weight = vision.stem[0].weight.map(nudge)
-        projector.fc1.weight = projector.fc1.weight.map(nudge)
-        projector.fc2.weight = projector.fc2.weight.map(nudge)
+        vision.stem[0].weight = try vision.stem[0].weight.map(nudge)
+        projector.fc1.weight = try projector.fc1.weight.map(nudge)
+        projector.fc2.weight = try projector.fc2.weight.map(nudge)
         let pixels = try Fixtures.npy("pixel_values.npy").values
         let s = model.config.imageSize
         let cpu = try FastViTHD.forward(vision, pixels: HostMap(values: pixels, channels: 3, height: s, width: s), on: CPUVisionBackend())
-        let expected = projector.forwardCPU(cpu.values, count: cpu.height)
-        let encoder = try GPUVisionEncoder(device: device, vision: vision, projector: projector, weightType: .f16)
+        let expected = try projector.forwardCPU(cpu.values, count: cpu.height)
+        let encoder = try GPUVisionEncoder(device: device, vision: vision, projector: projector, formats: .vision(.f16, sixteenBit: .f16))
         try encoder.encode(pixels: pixels)
         try encoder.project()
         let error = normalisedMaxError(try encoder.downloadProjected(), expected)
@@ -88,7 +93,7 @@ final class GPUVisionEncoderTests: ValidatedDeviceTestCase {
         let w = SyntheticWeights.build(vision: geometry, text: text, tiedEmbeddings: true, seed: 21)
         let pixels = SyntheticPrompt.pixels(size: 1024, seed: 2)
         let cpu = try FastViTHD.forward(w.vision, pixels: HostMap(values: pixels, channels: 3, height: 1024, width: 1024), on: CPUVisionBackend())
-        let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: .f32, activationType: activations)
+        let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, formats: .vision(.f32, sixteenBit: .f16), activationType: activations)
         try encoder.encode(pixels: pixels)
         XCTAssertEqual(encoder.tokenCount, 256)
         let error = normalisedMaxError(try encoder.downloadFeatures(), cpu.values)
@@ -113,10 +118,10 @@ final class GPUVisionEncoderTests: ValidatedDeviceTestCase {
     func testFP16OverflowIsDetected() throws {
         let model = try LoadedModel(folder: Fixtures.apple)
         var vision = model.weights.vision
-        vision.stem[0].weight = vision.stem[0].weight.map { $0 * 1e6 }
+        vision.stem[0].weight = try vision.stem[0].weight.map { $0 * 1e6 }
         let pixels = try Fixtures.npy("pixel_values.npy").values
         for (activations, finite) in [(StorageType.f16, false), (.f32, true)] {
-            let encoder = try GPUVisionEncoder(device: device, vision: vision, projector: model.weights.projector, weightType: .f32, activationType: activations)
+            let encoder = try GPUVisionEncoder(device: device, vision: vision, projector: model.weights.projector, formats: .vision(.f32, sixteenBit: .f16), activationType: activations)
             try encoder.encode(pixels: pixels)
             try encoder.project()
             XCTAssertEqual(try encoder.projectedRowsAreFinite(), finite, "\(activations)")
@@ -125,7 +130,7 @@ final class GPUVisionEncoderTests: ValidatedDeviceTestCase {
 
     func testWrongPixelCountIsAnError() throws {
         let model = try LoadedModel(folder: Fixtures.apple)
-        let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector, weightType: .f16)
+        let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector, formats: .vision(.f16, sixteenBit: .f16))
         XCTAssertThrowsError(try encoder.encode(pixels: [1, 2, 3]))
     }
 }

@@ -33,7 +33,7 @@ final class ImageSizeTests: ValidatedDeviceTestCase {
                                             on: CPUVisionBackend())
             XCTAssertEqual(map.height, g.image_tokens, "\(s): tokens")
             XCTAssertLessThanOrEqual(normalisedMaxError(map.values, try npy(folder, "vision_features.npy")), 1e-4, "\(s): vision features")
-            let projected = model.weights.projector.forwardCPU(map.values, count: map.height)
+            let projected = try model.weights.projector.forwardCPU(map.values, count: map.height)
             XCTAssertLessThanOrEqual(normalisedMaxError(projected, try npy(folder, "projector_out.npy")), 1e-4, "\(s): projector")
         }
     }
@@ -45,7 +45,7 @@ final class ImageSizeTests: ValidatedDeviceTestCase {
             let (g, folder) = try golden(s)
             for activations in [StorageType.f32, .f16] {
                 let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector,
-                                                   weightType: .f32, activationType: activations, imageSize: s)
+                                                   formats: .vision(.f32, sixteenBit: .f16), activationType: activations, imageSize: s)
                 XCTAssertEqual(encoder.tokenCount, g.image_tokens)
                 try encoder.encode(pixels: try npy(folder, "pixel_values.npy"))
                 try encoder.project()
@@ -67,7 +67,7 @@ final class ImageSizeTests: ValidatedDeviceTestCase {
                     let (g, folder) = try golden(s)
                     var runtime = RuntimeOptions()
                     runtime.backend = backend
-                    runtime.weightType = .f32
+                    runtime.weights = .format(.f32)
                     runtime.activationType = .f32
                     runtime.imageSize = s
                     let pipeline = try FastVLMPipeline(folder: folderURL, runtime: runtime)
@@ -94,7 +94,7 @@ final class ImageSizeTests: ValidatedDeviceTestCase {
         for s in [0, 100, 32, 4160, -64] {
             XCTAssertThrowsError(try ImageSize.check(s), "\(s)") { XCTAssertTrue("\($0)".contains("multiple of 64"), "\($0)") }
             XCTAssertThrowsError(try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector,
-                                                      weightType: .f32, imageSize: s), "\(s)")
+                                                      formats: .vision(.f32, sixteenBit: .f16), imageSize: s), "\(s)")
         }
         var runtime = RuntimeOptions()
         runtime.backend = .cpu
@@ -120,7 +120,7 @@ final class ImageSizeTests: ValidatedDeviceTestCase {
         let limit = device.capabilities.maxStorageBufferRange
         let model = try LoadedModel(folder: Fixtures.apple)
         if plan.largest.bytes > limit {
-            XCTAssertThrowsError(try GPUVisionEncoder(device: device, vision: vision, projector: model.weights.projector, weightType: .f32,
+            XCTAssertThrowsError(try GPUVisionEncoder(device: device, vision: vision, projector: model.weights.projector, formats: .vision(.f32, sixteenBit: .f16),
                                                       imageSize: 4096)) {
                 XCTAssertTrue("\($0)".contains("binding limit") && "\($0)".contains("largest size that fits"), "\($0)")
             }

@@ -4,10 +4,12 @@ import VulkanCore
 
 final class EmbeddingOpTests: GPUTestCase {
     /// ids with image positions (the sentinel) and their rows, as the reference sees them.
-    func check(vocab: Int, hidden: Int, ids: [UInt32], type: StorageType, bindingLimit: Int? = nil) throws {
-        var table = randomValues(vocab * hidden, seed: UInt64(vocab + hidden))
-        if type == .f16 { table = roundedToHalf(table) }
-        let weight = try LinearWeight(device: device, values: table, rows: vocab, cols: hidden, type: type)
+    /// The table is compared as stored (`roundTrip`): quantized rows dequantized, exactly for
+    /// the float formats, within fp32 rounding (s * q + m may be fused) for q8 and q4.
+    func check(vocab: Int, hidden: Int, ids: [UInt32], format: WeightFormat, bindingLimit: Int? = nil) throws {
+        let values = randomValues(vocab * hidden, seed: UInt64(vocab + hidden))
+        let table = WeightPacking.roundTrip(values, rows: vocab, cols: hidden, format: format)
+        let weight = try LinearWeight(device: device, values: values, rows: vocab, cols: hidden, format: format)
         let sentinel: Float = 9.5
         let (gids, gout) = (try device.upload(ids), try buffer([Float](repeating: sentinel, count: ids.count * hidden)))
         try run {
@@ -24,31 +26,51 @@ final class EmbeddingOpTests: GPUTestCase {
             if id == EmbeddingOp.imageToken { expected += [Float](repeating: sentinel, count: hidden) }
             else { expected += expectedRows.prefix(hidden); expectedRows = expectedRows.dropFirst(hidden) }
         }
-        XCTAssertEqual(try read(gout, ids.count * hidden), expected, "\(type) vocab \(vocab) hidden \(hidden) limit \(bindingLimit ?? 0)")
+        let got = try read(gout, ids.count * hidden)
+        let what = "\(format) vocab \(vocab) hidden \(hidden) limit \(bindingLimit ?? 0)"
+        if format.isQuantized {
+            XCTAssertEqual(got.count, expected.count)
+            let worst = zip(got, expected).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-6, what)
+        } else {
+            XCTAssertEqual(got, expected, what)
+        }
     }
 
     func testGather() throws {
         let image = EmbeddingOp.imageToken
-        for type in StorageType.allCases {
-            try check(vocab: 1, hidden: 2, ids: [0], type: type)
-            try check(vocab: 50, hidden: 6, ids: [3, 49, 0, image, image, 3, 7], type: type)
-            try check(vocab: 1000, hidden: 64, ids: (0..<300).map { UInt32(($0 * 37) % 1000) }, type: type)
+        for format in WeightFormat.allCases {
+            let h = format.isQuantized ? 64 : 6
+            try check(vocab: 1, hidden: format.isQuantized ? 64 : 2, ids: [0], format: format)
+            try check(vocab: 50, hidden: h, ids: [3, 49, 0, image, image, 3, 7], format: format)
+            try check(vocab: 1000, hidden: 64, ids: (0..<300).map { UInt32(($0 * 37) % 1000) }, format: format)
+            try check(vocab: 33, hidden: 192, ids: [32, image, 0, 17, 17], format: format)
+            if !format.isQuantized { try check(vocab: 17, hidden: 5, ids: [16, image, 2], format: format) }  // odd hidden size
         }
-        try check(vocab: 17, hidden: 5, ids: [16, image, 2], type: .f32)  // odd hidden size, fp32 only
     }
 
     /// A table split into several bindings (as 151936 x 896 fp16 must be on a 128 MiB limit),
     /// with ids on both sides of every slice boundary.
     func testSplitTable() throws {
-        let (vocab, hidden) = (1000, 96)
-        let ids: [UInt32] = [0, 169, 170, 171, 340, 341, 999, EmbeddingOp.imageToken, 500, 998]
-        for type in StorageType.allCases {
-            let rowBytes = hidden * type.size
+        let (vocab, hidden) = (1000, 192)
+        let ids: [UInt32] = [0, 169, 170, 171, 340, 341, 999, EmbeddingOp.imageToken, 500, 998, 160, 176]
+        for format in WeightFormat.allCases {
+            let rowBytes = format.rowBytes(cols: hidden)
             let limit = 170 * rowBytes + 4  // about 170 rows per slice, several slices
-            try check(vocab: vocab, hidden: hidden, ids: ids, type: type, bindingLimit: limit)
+            try check(vocab: vocab, hidden: hidden, ids: ids, format: format, bindingLimit: limit)
             let slices = LinearOp.slices(rows: vocab, rowBytes: rowBytes, caps: { var c = device.capabilities; c.maxStorageBufferRange = limit; return c }())
-            XCTAssertGreaterThan(slices.count, 4, "\(type): the table was not split")
+            XCTAssertGreaterThan(slices.count, 4, "\(format): the table was not split")
         }
+    }
+
+    /// A bf16 table keeps values beyond fp16's range exactly.
+    func testBF16TableKeepsRange() throws {
+        let values: [Float] = [1e20, -3e38, 1.5e-30, 65536 * 4, -0.0078125, 1, 2, 3]
+        let weight = try LinearWeight(device: device, values: values, rows: 2, cols: 4, format: .bf16)
+        let (gids, gout) = (try device.upload([UInt32(1), 0]), try zeros(8))
+        try run { try EmbeddingOp.encode($0, table: weight, ids: gids.view, out: gout.view, tokens: 2) }
+        let bf = values.map { Float(bitPattern: UInt32(WeightPacking.bf16Bits($0)) << 16) }
+        XCTAssertEqual(try read(gout, 8), Array(bf[4..<8] + bf[0..<4]))
     }
 
     func testSplice() throws {

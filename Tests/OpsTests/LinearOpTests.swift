@@ -6,53 +6,113 @@ final class LinearOpTests: GPUTestCase {
     // M x N x K, including sizes that are not multiples of any tile, K not a multiple of 4.
     let shapes = [(1, 1, 4), (1, 5, 3), (2, 7, 12), (3, 33, 17), (8, 65, 36), (9, 130, 64), (37, 61, 100), (64, 64, 64), (130, 257, 96)]
 
-    func check(variant: LinearOp.Variant, type: StorageType, activation: LinearOp.Activation = .none, bias: Bool = true,
-               activations: StorageType = .f32) throws {
+    /// Shapes for the quantized formats: K = 64, 96 (q8 only), 128 + 64; M and N off every tile.
+    let blockShapes = [(1, 5, 64), (2, 7, 96), (3, 33, 192), (8, 65, 64), (9, 130, 128), (37, 61, 192), (130, 257, 96)]
+
+    /// Weights as the device holds them in `format` (the kernel's input; quantization error is not the kernel's).
+    func stored(_ values: [Float], rows: Int, cols: Int, format: WeightFormat) -> [Float] {
+        WeightPacking.roundTrip(values, rows: rows, cols: cols, format: format)
+    }
+
+    func tolerance(_ format: WeightFormat, _ activations: StorageType) -> Double {
+        activations == .f16 ? Tolerance.fp16Activations : format == .f32 ? Tolerance.fp32 : Tolerance.fp16Weights
+    }
+
+    func check(variant: LinearOp.Variant, format: WeightFormat, activation: LinearOp.Activation = .none, bias: Bool = true,
+               activations: StorageType = .f32, bindingLimit: Int? = nil) throws {
         var ran = 0
-        for (m, n, k) in shapes where LinearOp.supports(variant, caps: device.capabilities, m: m, k: k) {
+        for (m, n, k) in shapes + blockShapes where LinearOp.supports(variant, caps: device.capabilities, m: m, k: k, format: format) {
             var x = randomValues(m * k, seed: UInt64(m * 1000 + k))
             if activations == .f16 { x = roundedToHalf(x) }
-            var w = randomValues(n * k, seed: UInt64(n * 7 + k), scale: 0.5)
-            if type == .f16 { w = roundedToHalf(w) }
+            let w = randomValues(n * k, seed: UInt64(n * 7 + k), scale: 0.5)
             let b = randomValues(n, seed: UInt64(n))
-            let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+            let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: format)
             let (gx, gb, gy) = (try buffer(x, as: activations), try buffer(b), try buffer([Float](repeating: .nan, count: m * n), as: activations))
             try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: bias ? gb.view : nil, y: gy.view, m: m, activation: activation,
-                                          activations: activations, variant: variant) }
-            var expected = Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: bias ? b : nil)
+                                          activations: activations, variant: variant, bindingLimit: bindingLimit) }
+            var expected = Reference.linear(x: x, m: m, k: k, weight: stored(w, rows: n, cols: k, format: format), n: n, bias: bias ? b : nil)
             switch activation {
             case .none: break
             case .gelu: expected = expected.map(Reference.gelu)
             case .silu: expected = expected.map(Reference.silu)
             }
             let err = nmse(try read(gy, m * n, as: activations), expected)
-            let tolerance = activations == .f16 ? Tolerance.fp16Activations : type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32
-            XCTAssertLessThan(err, tolerance, "\(variant) \(type) \(m)x\(n)x\(k) activations \(activations)")
+            XCTAssertLessThan(err, tolerance(format, activations), "\(variant) \(format) \(m)x\(n)x\(k) activations \(activations) limit \(bindingLimit ?? 0)")
             ran += 1
         }
-        XCTAssertGreaterThan(ran, 0, "no shape ran for \(variant)")
+        XCTAssertGreaterThan(ran, 0, "no shape ran for \(variant) \(format)")
     }
 
-    func testTiledF32() throws { try check(variant: .tiled, type: .f32) }
-    func testTiledF16() throws { try check(variant: .tiled, type: .f16) }
-    func testSubgroupF32() throws { try check(variant: .subgroup, type: .f32) }
-    func testSubgroupF16() throws { try check(variant: .subgroup, type: .f16) }
-    func testGEMVF32() throws { try check(variant: .gemv, type: .f32) }
-    func testGEMVF16() throws { try check(variant: .gemv, type: .f16) }
+    func testTiledF32() throws { try check(variant: .tiled, format: .f32) }
+    func testTiledF16() throws { try check(variant: .tiled, format: .f16) }
+    func testSubgroupF32() throws { try check(variant: .subgroup, format: .f32) }
+    func testSubgroupF16() throws { try check(variant: .subgroup, format: .f16) }
+    func testGEMVF32() throws { try check(variant: .gemv, format: .f32) }
+    func testGEMVF16() throws { try check(variant: .gemv, format: .f16) }
     func testFP16Activations() throws {
         for v in LinearOp.Variant.allCases {
-            try check(variant: v, type: .f16, activation: .gelu, activations: .f16)
-            try check(variant: v, type: .f32, activations: .f16)
+            try check(variant: v, format: .f16, activation: .gelu, activations: .f16)
+            try check(variant: v, format: .f32, activations: .f16)
+        }
+    }
+
+    /// bf16, q8 and q4 weights: every kernel, fp32 and fp16 activations, against the
+    /// reference on the dequantized weights.
+    func checkStoredFormat(_ format: WeightFormat) throws {
+        let activationTypes: [StorageType] = device.capabilities.storageBuffer16BitAccess ? [.f32, .f16] : [.f32]
+        for v in LinearOp.Variant.allCases {
+            for activations in activationTypes { try check(variant: v, format: format, activations: activations) }
+        }
+    }
+    func testBF16Weights() throws { try checkStoredFormat(.bf16) }
+    func testQ8Weights() throws { try checkStoredFormat(.q8) }
+    func testQ4Weights() throws { try checkStoredFormat(.q4) }
+
+    /// Every format split into row slices by a small binding limit (as the LM head is on a
+    /// 128 MiB limit), with the epilogue.
+    func testRowSlicesEveryFormat() throws {
+        for format in WeightFormat.allCases {
+            let limit = 9 * format.rowBytes(cols: 192) + 4  // a few rows per slice at K = 192
+            for v in LinearOp.Variant.allCases { try check(variant: v, format: format, activation: .silu, bindingLimit: limit) }
+        }
+    }
+
+    /// Quantized formats refuse a K that is not a multiple of their block, with a clear answer.
+    func testQuantizedShapeSupport() {
+        let caps = device.capabilities
+        for v in LinearOp.Variant.allCases {
+            XCTAssertFalse(LinearOp.supports(v, caps: caps, m: 1, k: 96, format: .q4), "\(v)")
+            XCTAssertFalse(LinearOp.supports(v, caps: caps, m: 1, k: 48, format: .q8), "\(v)")
+            XCTAssertFalse(LinearOp.supports(v, caps: caps, m: 1, k: 36, format: .q8), "\(v)")
+        }
+        XCTAssertEqual(LinearOp.supports(.gemv, caps: caps, m: 1, k: 64, format: .q4), caps.hasSubgroupArithmetic)
+        XCTAssertTrue(LinearOp.supports(.tiled, caps: caps, m: 1, k: 96, format: .q8))
+        XCTAssertTrue(LinearOp.supports(.tiled, caps: caps, m: 3, k: 17, format: .bf16))
+        XCTAssertFalse(LinearOp.supports(.gemv, caps: caps, m: 3, k: 17, format: .bf16))
+    }
+
+    /// Profiles count the bytes a format really stores (codes, scales, padding).
+    func testProfiledBytesAreStoredBytes() throws {
+        let (m, n, k) = (1, 24, 128)
+        let gx = try buffer(randomValues(m * k, seed: 6))
+        for format in WeightFormat.allCases {
+            let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 5), rows: n, cols: k, format: format)
+            let gy = try zeros(m * n)
+            let seq = CommandSequence(device: device, label: "bytes", profiling: true)
+            try LinearOp.encode(seq, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m)
+            try seq.run()
+            XCTAssertEqual(seq.timings.first?.bytes, Double(n * format.rowBytes(cols: k) + (m * k + m * n) * 4), "\(format)")
         }
     }
 
     func testNoBias() throws {
-        for v in LinearOp.Variant.allCases { try check(variant: v, type: .f16, bias: false) }
+        for v in LinearOp.Variant.allCases { try check(variant: v, format: .f16, bias: false) }
     }
     func testFusedActivations() throws {
         for v in LinearOp.Variant.allCases {
-            try check(variant: v, type: .f16, activation: .gelu)
-            try check(variant: v, type: .f32, activation: .silu)
+            try check(variant: v, format: .f16, activation: .gelu)
+            try check(variant: v, format: .f32, activation: .silu)
+            try check(variant: v, format: .q4, activation: .gelu)
         }
     }
 
@@ -64,7 +124,7 @@ final class LinearOpTests: GPUTestCase {
                 let w = roundedToHalf(randomValues(n * k, seed: 12, scale: 0.3))
                 let b = randomValues(n, seed: 13), g = randomValues(n, seed: 14)
                 let res = randomValues(m * n, seed: 15)
-                let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: .f16)
+                let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: .f16)
                 let (gx, gb, gg, gr) = (try buffer(x), try buffer(b), try buffer(g), try buffer(res))
                 try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, activation: .gelu,
                                               scale: gg.view, residual: gr.view, variant: v) }
@@ -81,26 +141,29 @@ final class LinearOpTests: GPUTestCase {
     func testGEMVOverSwiGLUInput() throws {
         try XCTSkipUnless(LinearOp.supports(.gemv, caps: device.capabilities, m: 1, k: 4), "no gemv on this device")
         let activationTypes: [StorageType] = device.capabilities.storageBuffer16BitAccess ? [.f32, .f16] : [.f32]
-        for type in StorageType.allCases {
+        let shapes = [(1, 5, 4), (2, 7, 12), (3, 33, 36), (1, 130, 100), (3, 61, 68), (1, 5, 64), (2, 7, 96), (3, 33, 192), (1, 130, 128)]
+        for format in WeightFormat.allCases {
             for activations in activationTypes {
-                for (m, n, k) in [(1, 5, 4), (2, 7, 12), (3, 33, 36), (1, 130, 100), (3, 61, 68)] {
+                var ran = 0
+                for (m, n, k) in shapes where LinearOp.supports(.gemv, caps: device.capabilities, m: m, k: k, format: format) {
                     var gateUp = randomValues(m * 2 * k, seed: UInt64(41 + k), scale: 2)
                     if activations == .f16 { gateUp = roundedToHalf(gateUp) }
-                    var w = randomValues(n * k, seed: UInt64(42 + n), scale: 0.5)
-                    if type == .f16 { w = roundedToHalf(w) }
+                    let w = randomValues(n * k, seed: UInt64(42 + n), scale: 0.5)
                     let b = randomValues(n, seed: 43)
                     var res = randomValues(m * n, seed: 44)
                     if activations == .f16 { res = roundedToHalf(res) }
-                    let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+                    let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: format)
                     let (gx, gb, gr) = (try buffer(gateUp, as: activations), try buffer(b), try buffer(res, as: activations))
                     try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, residual: gr.view,
                                                   activations: activations, variant: .gemv, input: .swiGLU) }
                     let gated = (0..<m * k).map { i in Reference.silu(gateUp[(i / k) * 2 * k + i % k]) * gateUp[(i / k) * 2 * k + k + i % k] }
-                    let lin = Reference.linear(x: gated, m: m, k: k, weight: w, n: n, bias: b)
+                    let lin = Reference.linear(x: gated, m: m, k: k, weight: stored(w, rows: n, cols: k, format: format), n: n, bias: b)
                     let expected = (0..<m * n).map { res[$0] + lin[$0] }
-                    let tolerance = activations == .f16 ? Tolerance.fp16Activations : type == .f16 ? Tolerance.fp16Weights : Tolerance.fp32
-                    XCTAssertLessThan(nmse(try read(gr, m * n, as: activations), expected), tolerance, "\(type) \(m)x\(n)x\(k) activations \(activations)")
+                    XCTAssertLessThan(nmse(try read(gr, m * n, as: activations), expected), tolerance(format, activations),
+                                      "\(format) \(m)x\(n)x\(k) activations \(activations)")
+                    ran += 1
                 }
+                XCTAssertGreaterThan(ran, 0, "\(format)")
             }
         }
     }
@@ -108,7 +171,7 @@ final class LinearOpTests: GPUTestCase {
     /// The stacked input is a GEMV feature: other kernels refuse it, and X must hold 2K per row.
     func testSwiGLUInputErrors() throws {
         let (m, n, k) = (2, 8, 16)
-        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 51), rows: n, cols: k, type: .f32)
+        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 51), rows: n, cols: k, format: .f32)
         let (gx, gy) = (try buffer(randomValues(m * 2 * k, seed: 52)), try zeros(m * n))
         for v in [LinearOp.Variant.tiled, .subgroup] where LinearOp.supports(v, caps: device.capabilities, m: m, k: k) {
             XCTAssertThrowsError(try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, variant: v, input: .swiGLU) }) {
@@ -129,7 +192,7 @@ final class LinearOpTests: GPUTestCase {
         while w.count < n * k { w.append(contentsOf: pattern.prefix(n * k - w.count)) }
         // Make rows distinguishable across slices.
         for row in stride(from: 0, to: n, by: 997) { w[row * k] = Float(Float16(Float(row % 61) / 8)) }
-        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: .f16)
+        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: .f16)
         XCTAssertGreaterThan(weight.byteCount, device.capabilities.maxStorageBufferRange > 1 << 30 ? 0 : device.capabilities.maxStorageBufferRange)
         let x = randomValues(k, seed: 22)
         let (gx, gy) = (try buffer(x), try zeros(n))
@@ -145,9 +208,9 @@ final class LinearOpTests: GPUTestCase {
     func testRowRangesOfAStackedWeight() throws {
         let (k, parts) = (64, [64, 32, 32])
         let n = parts.reduce(0, +)
-        for type in StorageType.allCases {
-            let w = roundedToHalf(randomValues(n * k, seed: 31, scale: 0.5))
-            let stacked = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+        for format in WeightFormat.allCases {
+            let w = stored(randomValues(n * k, seed: 31, scale: 0.5), rows: n, cols: k, format: format)
+            let stacked = try LinearWeight(device: device, values: w, rows: n, cols: k, format: format)
             for m in [1, 5, 20] {
                 let x = randomValues(m * k, seed: UInt64(32 + m))
                 let whole = Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: nil)
@@ -155,17 +218,17 @@ final class LinearOpTests: GPUTestCase {
                 var first = 0
                 for rows in parts {
                     let part = try stacked.rows(first..<first + rows)
-                    XCTAssertEqual(part.byteOffset, first * k * type.size)
+                    XCTAssertEqual(part.byteOffset, first * format.rowBytes(cols: k))
                     let gy = try zeros(m * rows)
                     try run { try LinearOp.encode($0, x: gx.view, weight: part, bias: nil, y: gy.view, m: m) }
                     let expected = (0..<m * rows).map { whole[($0 / rows) * n + first + $0 % rows] }
-                    XCTAssertLessThan(nmse(try read(gy, m * rows), expected), Tolerance.fp16Weights, "\(type) m \(m) rows \(first)..<\(first + rows)")
+                    XCTAssertLessThan(nmse(try read(gy, m * rows), expected), Tolerance.fp16Weights, "\(format) m \(m) rows \(first)..<\(first + rows)")
                     first += rows
                 }
             }
             let alignment = max(4, device.capabilities.minStorageBufferOffsetAlignment)
-            if alignment > type.size {
-                let odd = try LinearWeight(device: device, values: [Float](repeating: 0, count: 3 * 3), rows: 3, cols: 3, type: type)
+            if !format.isQuantized, alignment > format.rowBytes(cols: 1) {
+                let odd = try LinearWeight(device: device, values: [Float](repeating: 0, count: 3 * 3), rows: 3, cols: 3, format: format)
                 XCTAssertFalse(odd.canSplit(atRow: 1))
                 XCTAssertThrowsError(try odd.rows(1..<3))
             }
@@ -175,7 +238,7 @@ final class LinearOpTests: GPUTestCase {
     /// Profiling records one timing per dispatch with the op's FLOP count.
     func testProfiledDispatchTimings() throws {
         let (m, n, k) = (4, 32, 64)
-        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 5), rows: n, cols: k, type: .f32)
+        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 5), rows: n, cols: k, format: .f32)
         let (gx, gy) = (try buffer(randomValues(m * k, seed: 6)), try zeros(m * n))
         let seq = CommandSequence(device: device, label: "profiled", profiling: true)
         for _ in 0..<3 { try LinearOp.encode(seq, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m) }

@@ -49,7 +49,7 @@ public final class CPULanguageBackend: LanguageBackend {
     }
 
     public func linear(_ x: HostRows, _ w: LinearWeights, key: String, silu: Bool, residual: HostRows?) throws -> HostRows {
-        var y = Reference.linear(x: x.values, m: x.rows, k: w.inFeatures, weight: w.weight, n: w.outFeatures, bias: w.bias)
+        var y = Reference.linear(x: x.values, m: x.rows, k: w.inFeatures, weight: try w.weight.floats(), n: w.outFeatures, bias: w.bias)
         if silu { y = y.map(Reference.silu) }
         if let residual { for i in y.indices { y[i] += residual.values[i] } }
         return HostRows(values: y, rows: x.rows, width: w.outFeatures)
@@ -78,7 +78,7 @@ public final class CPULanguageBackend: LanguageBackend {
         HostRows(values: Array(x.values[(x.rows - 1) * x.width..<x.rows * x.width]), rows: 1, width: x.width)
     }
 
-    public func logits(_ x: HostRows, lmHead: [Float], key: String) throws -> HostRows {
-        HostRows(values: Reference.linear(x: x.values, m: 1, k: x.width, weight: lmHead, n: config.vocabSize, bias: nil), rows: 1, width: config.vocabSize)
+    public func logits(_ x: HostRows, lmHead: WeightTensor, key: String) throws -> HostRows {
+        HostRows(values: Reference.linear(x: x.values, m: 1, k: x.width, weight: try lmHead.floats(), n: config.vocabSize, bias: nil), rows: 1, width: config.vocabSize)
     }
 }

@@ -23,7 +23,7 @@ public struct CPUVisionBackend: VisionBackend {
 
     public func conv(_ x: HostMap, _ w: ConvWeights, key: String, gelu: Bool) throws -> HostMap {
         try check(x.channels == w.inChannels, "\(key): input has \(x.channels) channels, the conv expects \(w.inChannels)")
-        var y = Reference.conv2d(x.values, channels: x.channels, height: x.height, width: x.width, weight: w.weight,
+        var y = Reference.conv2d(x.values, channels: x.channels, height: x.height, width: x.width, weight: try w.weight.floats(),
                                  outChannels: w.outChannels, kernel: w.kernel, stride: w.stride, groups: w.groups, bias: w.bias)
         if gelu { y = y.map(Reference.gelu) }
         return HostMap(values: y, channels: w.outChannels,
@@ -33,7 +33,7 @@ public struct CPUVisionBackend: VisionBackend {
 
     public func pointwise(_ x: HostMap, _ w: LinearWeights, key: String, gelu: Bool, scale: [Float]?, residual: HostMap?) throws -> HostMap {
         try check(x.channels == w.inFeatures, "\(key): input has \(x.channels) channels, the layer expects \(w.inFeatures)")
-        var y = Reference.conv1x1(x: x.values, channels: x.channels, pixels: x.pixels, weight: w.weight, outChannels: w.outFeatures, bias: w.bias)
+        var y = Reference.conv1x1(x: x.values, channels: x.channels, pixels: x.pixels, weight: try w.weight.floats(), outChannels: w.outFeatures, bias: w.bias)
         if gelu { y = y.map(Reference.gelu) }
         let p = x.pixels
         if let scale { for c in 0..<w.outFeatures { for i in 0..<p { y[c * p + i] *= scale[c] } } }
@@ -51,7 +51,7 @@ public struct CPUVisionBackend: VisionBackend {
     public func attention(_ x: HostMap, qkv: LinearWeights, proj: LinearWeights, key: String, scale: [Float], residual: HostMap) throws -> HostMap {
         let c = x.channels, n = x.pixels
         let tokens = Reference.transpose(x.values, rows: c, cols: n)
-        let out = Reference.visionAttention(tokens: tokens, count: n, channels: c, qkvWeight: qkv.weight, projWeight: proj.weight,
+        let out = Reference.visionAttention(tokens: tokens, count: n, channels: c, qkvWeight: try qkv.weight.floats(), projWeight: try proj.weight.floats(),
                                             projBias: proj.bias, headDim: FastViTHDWeights.AttentionBlock.headDim)
         let mapped = Reference.transpose(out, rows: n, cols: c)
         var y = residual
@@ -61,9 +61,9 @@ public struct CPUVisionBackend: VisionBackend {
 
     public func squeezeExciteGELU(_ x: HostMap, reduce: LinearWeights, expand: LinearWeights, key: String) throws -> HostMap {
         var y = x
-        y.values = Reference.squeezeExcite(x.values, channels: x.channels, pixels: x.pixels, reduceWeight: reduce.weight,
+        y.values = Reference.squeezeExcite(x.values, channels: x.channels, pixels: x.pixels, reduceWeight: try reduce.weight.floats(),
                                            reduceBias: reduce.bias ?? [Float](repeating: 0, count: reduce.outFeatures), reduced: reduce.outFeatures,
-                                           expandWeight: expand.weight, expandBias: expand.bias ?? [Float](repeating: 0, count: x.channels)).map(Reference.gelu)
+                                           expandWeight: try expand.weight.floats(), expandBias: expand.bias ?? [Float](repeating: 0, count: x.channels)).map(Reference.gelu)
         return y
     }
 
@@ -79,8 +79,8 @@ public struct CPUVisionBackend: VisionBackend {
 
 extension ProjectorWeights {
     /// Linear -> GELU -> Linear on rows [N][C] (CPU).
-    public func forwardCPU(_ tokens: [Float], count n: Int) -> [Float] {
-        let h = Reference.linear(x: tokens, m: n, k: fc1.inFeatures, weight: fc1.weight, n: fc1.outFeatures, bias: fc1.bias).map(Reference.gelu)
-        return Reference.linear(x: h, m: n, k: fc2.inFeatures, weight: fc2.weight, n: fc2.outFeatures, bias: fc2.bias)
+    public func forwardCPU(_ tokens: [Float], count n: Int) throws -> [Float] {
+        let h = Reference.linear(x: tokens, m: n, k: fc1.inFeatures, weight: try fc1.weight.floats(), n: fc1.outFeatures, bias: fc1.bias).map(Reference.gelu)
+        return Reference.linear(x: h, m: n, k: fc2.inFeatures, weight: try fc2.weight.floats(), n: fc2.outFeatures, bias: fc2.bias)
     }
 }

@@ -13,6 +13,8 @@ public struct ModelConfig: Sendable {
     public var imageSize: Int
     public var imageTokenID: Int?       // HF: the id repeated for image positions
     public var eosTokenIDs: [Int]
+    /// `tie_word_embeddings`: the LM head is the embedding (Apple stores lm_head anyway).
+    public var tiedEmbeddings: Bool
 
     public init(folder: URL) throws {
         let url = folder.appending(path: "config.json")
@@ -45,6 +47,7 @@ public struct ModelConfig: Sendable {
         if let e = (textJSON["eos_token_id"] ?? json["eos_token_id"]) as? NSNumber { eos.append(e.intValue) }
         if let list = (textJSON["eos_token_id"] ?? json["eos_token_id"]) as? [NSNumber] { eos += list.map(\.intValue) }
         eosTokenIDs = eos
+        tiedEmbeddings = ((textJSON["tie_word_embeddings"] ?? json["tie_word_embeddings"]) as? Bool) ?? false
         guard imageSize > 0, imageSize % 64 == 0 else { throw CheckpointError("config: image size \(imageSize) is not a positive multiple of 64") }
     }
 

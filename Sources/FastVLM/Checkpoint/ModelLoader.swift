@@ -1,8 +1,10 @@
 import Foundation
 import Ops
 
-/// A model folder loaded into the architecture's weight structs: either layout, any size.
+/// A model folder described by the architecture's weight structs: either layout, any size.
 /// The FastViTHD geometry comes from the tensors' names and shapes, not from config keys.
+/// Matrices stay in the memory-mapped checkpoint until a backend reads them; only the small
+/// vectors (norms, biases, layer scales, BatchNorm-folded depthwise kernels) are read now.
 public struct LoadedModel {
     public let folder: URL
     public let config: ModelConfig
@@ -15,7 +17,7 @@ public struct LoadedModel {
         let tensors = try CanonicalTensors(store: store, layout: config.layout)
         let vision = try tensors.fastViTHD(imageSize: config.imageSize)
         let projector = try tensors.projector(visionChannels: vision.outChannels, hidden: config.text.hiddenSize)
-        let language = try tensors.qwen2(config.text)
+        let language = try tensors.qwen2(config.text, tied: config.tiedEmbeddings)
         weights = FastVLMWeights(vision: vision, projector: projector, language: language)
     }
 }
@@ -43,11 +45,16 @@ struct CanonicalTensors {
     }
 
     func floats(_ name: String, shape: [Int]? = nil) throws -> [Float] {
+        try tensor(name, shape: shape).floats()
+    }
+
+    func tensor(_ name: String, shape: [Int]? = nil) throws -> WeightTensor {
         let e = try entry(name)
         if let shape, e.shape != shape {
             throw CheckpointError("\(e.file.url.lastPathComponent): tensor \(e.name) has shape \(e.shape), expected \(shape)")
         }
-        return try e.floats()
+        guard e.dtype != .i64 else { throw CheckpointError("\(e.file.url.lastPathComponent): tensor \(e.name) is I64, expected a floating-point tensor") }
+        return WeightTensor(mapped: e)
     }
 
     /// Largest index N such that names with `prefix` + N + "." exist, plus one.
@@ -67,7 +74,7 @@ struct CanonicalTensors {
         let out = e.shape[0]
         let groups = inChannels / e.shape[1]
         guard out % groups == 0 else { throw CheckpointError("\(e.name): \(out) output channels do not split into \(groups) groups") }
-        return ConvWeights(weight: try e.floats(), bias: bias ? try floats(base + ".bias", shape: [out]) : nil,
+        return ConvWeights(weight: try tensor(base + ".weight"), bias: bias ? try floats(base + ".bias", shape: [out]) : nil,
                            outChannels: out, inChannels: inChannels, kernel: e.shape[2], stride: stride, groups: groups)
     }
 
@@ -76,12 +83,12 @@ struct CanonicalTensors {
         guard (e.shape.count == 4 && e.shape[1] == inChannels && e.shape[2] == 1 && e.shape[3] == 1) || (e.shape.count == 2 && e.shape[1] == inChannels) else {
             throw CheckpointError("\(e.file.url.lastPathComponent): tensor \(e.name) has shape \(e.shape), expected [out, \(inChannels), 1, 1]")
         }
-        return LinearWeights(weight: try e.floats(), bias: has(base + ".bias") ? try floats(base + ".bias", shape: [e.shape[0]]) : nil,
+        return LinearWeights(weight: try tensor(base + ".weight"), bias: has(base + ".bias") ? try floats(base + ".bias", shape: [e.shape[0]]) : nil,
                              outFeatures: e.shape[0], inFeatures: inChannels)
     }
 
     func linear(_ base: String, out: Int, in inFeatures: Int, bias: Bool) throws -> LinearWeights {
-        LinearWeights(weight: try floats(base + ".weight", shape: [out, inFeatures]),
+        LinearWeights(weight: try tensor(base + ".weight", shape: [out, inFeatures]),
                       bias: bias ? try floats(base + ".bias", shape: [out]) : nil, outFeatures: out, inFeatures: inFeatures)
     }
 
@@ -95,10 +102,10 @@ struct CanonicalTensors {
     func convFFN(_ base: String, channels c: Int) throws -> FastViTHDWeights.ConvFFN {
         var dw = try conv(base + ".conv.conv", inChannels: c, stride: 1, bias: false)
         let bn = base + ".conv.bn."
-        let folded = Reference.foldBatchNorm(weight: dw.weight, outChannels: dw.outChannels,
+        let folded = Reference.foldBatchNorm(weight: try dw.weight.floats(), outChannels: dw.outChannels,
                                              gamma: try floats(bn + "weight", shape: [c]), beta: try floats(bn + "bias", shape: [c]),
                                              mean: try floats(bn + "running_mean", shape: [c]), variance: try floats(bn + "running_var", shape: [c]), eps: 1e-5)
-        dw.weight = folded.weight
+        dw.weight = WeightTensor(name: dw.weight.name + "+bn", shape: dw.weight.shape, values: folded.weight)
         dw.bias = folded.bias
         let fc1 = try pointwise(base + ".fc1", inChannels: c)
         let fc2 = try pointwise(base + ".fc2", inChannels: fc1.outFeatures)
@@ -160,7 +167,7 @@ struct CanonicalTensors {
                                 fc2: try linear(p + "linear_2", out: hidden, in: hidden, bias: true))
     }
 
-    func qwen2(_ c: Qwen2Config) throws -> Qwen2Weights {
+    func qwen2(_ c: Qwen2Config, tied: Bool) throws -> Qwen2Weights {
         let l = CheckpointNames.language
         let (h, q, kv, i) = (c.hiddenSize, c.heads * c.headDim, c.kvHeads * c.headDim, c.intermediateSize)
         let embed = try entry(l + "embed_tokens.weight")
@@ -183,9 +190,10 @@ struct CanonicalTensors {
                 up: try linear(k + "mlp.up_proj", out: i, in: h, bias: false),
                 down: try linear(k + "mlp.down_proj", out: h, in: i, bias: false)))
         }
-        let embedding = try embed.floats()
-        // Apple stores lm_head even when its config says tied; HF-native small models omit it.
-        let head = has("lm_head.weight") ? try floats("lm_head.weight", shape: embed.shape) : embedding
+        let embedding = try tensor(l + "embed_tokens.weight")
+        // Apple stores lm_head even when its config says tied (transformers then ignores it);
+        // HF-native small models omit it.
+        let head = tied || !has("lm_head.weight") ? embedding : try tensor("lm_head.weight", shape: embed.shape)
         return Qwen2Weights(config: config, embedTokens: embedding, layers: layers, norm: try floats(l + "norm.weight", shape: [h]), lmHead: head)
     }
 }

@@ -16,7 +16,7 @@ import VulkanCore
 public final class GPULanguageModel {
     public let device: Device
     public let config: Qwen2Config
-    public let weightType: StorageType
+    public let formats: WeightFormats
     /// Ids sampling may choose: 0 ..< sampleVocabulary.
     public let sampleVocabulary: Int
     public let profiling: Bool
@@ -61,14 +61,16 @@ public final class GPULanguageModel {
     private var decodeTimings: [DispatchTiming] = []
     private var decodeSeconds = 0.0
 
-    /// Uploads the weights (fp16 or fp32 storage; fp32 arithmetic) and allocates a KV cache
-    /// of `capacity` positions. Throws a clear error if capacity > config.maxPositions or
-    /// device memory runs out. The host arrays of `weights` are not kept.
-    /// `prefillChunk` defaults to 512 positions, fewer where a binding cannot hold that many
-    /// gate/up rows.
-    public convenience init(device: Device, weights: Qwen2Weights, weightType: StorageType, capacity: Int, sampleVocabulary: Int,
+    /// Positions one prefill recording takes unless told otherwise.
+    static let defaultPrefillChunk = 512
+
+    /// Uploads the weights (in `formats`; fp32 arithmetic) and allocates a KV cache of
+    /// `capacity` positions. Throws a clear error if capacity > config.maxPositions or device
+    /// memory runs out. `prefillChunk` defaults to 512 positions, fewer where a binding cannot
+    /// hold that many gate/up rows.
+    public convenience init(device: Device, weights: Qwen2Weights, formats: WeightFormats, capacity: Int, sampleVocabulary: Int,
                             profiling: Bool = false, prefillChunk: Int? = nil) throws {
-        try self.init(device: device, weights: weights, weightType: weightType, capacity: capacity, sampleVocabulary: sampleVocabulary,
+        try self.init(device: device, weights: weights, formats: formats, capacity: capacity, sampleVocabulary: sampleVocabulary,
                       profiling: profiling, prefillChunk: prefillChunk, fusesSwiGLU: Self.fusesSwiGLU(on: device.capabilities))
     }
 
@@ -79,27 +81,26 @@ public final class GPULanguageModel {
     static func fusesSwiGLU(on caps: DeviceCapabilities) -> Bool { !caps.isCPU }
 
     /// `fusesSwiGLU: false` keeps the separate SwiGLU dispatch in decode too (tests compare).
-    init(device: Device, weights: Qwen2Weights, weightType: StorageType, capacity: Int, sampleVocabulary: Int, profiling: Bool,
+    init(device: Device, weights: Qwen2Weights, formats: WeightFormats, capacity: Int, sampleVocabulary: Int, profiling: Bool,
          prefillChunk: Int?, fusesSwiGLU: Bool) throws {
         let c = weights.config
         try Self.validate(weights, capacity: capacity, sampleVocabulary: sampleVocabulary)
         let widest = 4 * max(2 * c.intermediateSize, (c.heads + 2 * c.kvHeads) * c.headDim, c.hiddenSize)
         let fits = device.capabilities.maxStorageBufferRange / widest
         guard fits > 0 else { throw GPULanguageModelError("one activation row (\(widest) bytes) exceeds the device's binding limit") }
-        let chunk = max(1, min(prefillChunk ?? 512, fits))
+        let chunk = max(1, min(prefillChunk ?? Self.defaultPrefillChunk, fits))
         self.prefillChunk = chunk
         self.device = device
         config = c
-        self.weightType = weightType
+        self.formats = formats
         self.sampleVocabulary = sampleVocabulary
         self.profiling = profiling
         self.fusesSwiGLU = fusesSwiGLU
         host = weights
-        let need = Self.deviceBytes(weights, type: weightType, capacity: capacity)
         do {
-            let store = GPUWeightStore(device: device, type: weightType)
-            embedding = try store.matrix("embed_tokens", weights.embedTokens, rows: c.vocabSize, cols: c.hiddenSize)
-            if Self.sameValues(weights.lmHead, weights.embedTokens) { store.alias("lm_head", to: embedding) }
+            let store = GPUWeightStore(device: device, formats: formats)
+            embedding = try store.matrix("embed_tokens", weights.embedTokens)
+            if weights.tiedEmbeddings { store.alias("lm_head", to: embedding) }
             resources = LanguageResources(config: c, weights: store,
                                           cache: try KVCacheBuffers(device: device, config: c, capacity: capacity),
                                           frequencies: try RoPEOp.frequencyTable(device, headDim: c.headDim, theta: c.ropeTheta),
@@ -110,9 +111,8 @@ public final class GPULanguageModel {
             greedyStep = try recordDecode(greedy: true)
         } catch let error as VulkanError {
             guard case .outOfDeviceMemory = error else { throw error }
-            throw GPULanguageModelError("the language model needs about \(need >> 20) MiB of device memory (\(weightType) weights and a KV cache of \(capacity) positions): \(error)")
+            throw GPULanguageModelError("the language model (\(formats) weights, a KV cache of \(capacity) positions) does not fit the device memory: \(error)")
         }
-        host = weights.withoutValues()
     }
 
     /// Empties the cache (a new conversation) and the decode statistics.
@@ -333,27 +333,9 @@ public final class GPULanguageModel {
         guard c.kvHeads > 0, c.heads % c.kvHeads == 0, c.headDim % 2 == 0 else {
             throw GPULanguageModelError("unsupported attention geometry: \(c.heads) heads, \(c.kvHeads) kv heads, head dim \(c.headDim)")
         }
-        let table = c.vocabSize * c.hiddenSize
-        guard w.layers.count == c.layers, w.embedTokens.count == table, w.lmHead.count == table, w.norm.count == c.hiddenSize else {
+        let table = [c.vocabSize, c.hiddenSize]
+        guard w.layers.count == c.layers, w.embedTokens.shape == table, w.lmHead.shape == table, w.norm.count == c.hiddenSize else {
             throw GPULanguageModelError("the Qwen2 weights do not match their config (\(w.layers.count) of \(c.layers) layers, embedding \(w.embedTokens.count) and LM head \(w.lmHead.count) of \(table) values)")
-        }
-    }
-
-    /// Bytes the weights and the cache take on the device (for the out-of-memory message).
-    private static func deviceBytes(_ w: Qwen2Weights, type: StorageType, capacity: Int) -> Int {
-        let matrices = w.layers.reduce(0) { sum, l in sum + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.weight.count } }
-        let head = sameValues(w.lmHead, w.embedTokens) ? 0 : w.lmHead.count
-        return (matrices + w.embedTokens.count + head) * type.size + 2 * w.config.layers * KVCacheBuffers.layerBytes(config: w.config, capacity: capacity)
-    }
-
-    /// Whether the LM head is the embedding (tied), by storage or by content.
-    static func sameValues(_ a: [Float], _ b: [Float]) -> Bool {
-        guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { pa in
-            b.withUnsafeBytes { pb in
-                guard let x = pa.baseAddress, let y = pb.baseAddress else { return true }  // both empty
-                return x == y || memcmp(x, y, pa.count) == 0
-            }
         }
     }
 }

@@ -128,8 +128,8 @@ final class GPULanguageRecorder: LanguageBackend {
     }
 
     /// Writes the model's logits row (a persistent buffer, not the arena).
-    func logits(_ x: GPUTensor, lmHead: [Float], key: String) throws -> GPUTensor {
-        let head = try r.weights.matrix(key, lmHead, rows: r.config.vocabSize, cols: r.config.hiddenSize)
+    func logits(_ x: GPUTensor, lmHead: WeightTensor, key: String) throws -> GPUTensor {
+        let head = try r.weights.matrix(key, lmHead)
         let y = GPUTensor(view: r.logits.view, shape: [1, head.rows], type: .f32)
         try LinearOp.encode(seq, x: x.view, weight: head, bias: nil, y: y.view, m: rows(x), label: key)
         return y

@@ -86,8 +86,8 @@ final class GPUVisionBackend: VisionBackend {
     }
 
     func squeezeExciteGELU(_ x: GPUMap, reduce: LinearWeights, expand: LinearWeights, key: String) throws -> GPUMap {
-        let r = try weights.linear(key + ".reduce", reduce)
-        let e = try weights.linear(key + ".expand", expand)
+        let r = try weights.linear(key + ".reduce", reduce, small: true)
+        let e = try weights.linear(key + ".expand", expand, small: true)
         let scratch = try arena.tensor([SqueezeExciteOp.scratchFloats(channels: x.channels, reduced: reduce.outFeatures)], .f32)
         let y = try map(channels: x.channels, height: x.height, width: x.width)
         try SqueezeExciteOp.encode(seq, x: x.tensor.view, y: y.tensor.view, pixels: x.pixels, channels: x.channels, reduce: r.weight, reduceBias: r.biasView,

@@ -26,13 +26,13 @@ public final class GPUVisionEncoder {
     public private(set) var projectorProfile: PhaseProfile?
 
     /// - Parameters:
-    ///   - weightType: storage of the GEMM and dense-conv weights (fp16 default in the product,
-    ///     fp32 for exact comparisons).
+    ///   - formats: storage of the GEMM and dense-conv weights (16-bit in the product, fp32 for
+    ///     exact comparisons).
     ///   - activationType: storage of the feature maps, qkv rows and projector rows (fp16 halves
     ///     the memory traffic; needs storageBuffer16BitAccess). Accumulation is fp32 either way.
     ///   - imageSize: the input side S the sequences are recorded and the memory planned for, any
     ///     multiple of 64 ((S/64)^2 tokens); nil: the checkpoint's.
-    public init(device: Device, vision: FastViTHDWeights, projector: ProjectorWeights, weightType: StorageType,
+    public init(device: Device, vision: FastViTHDWeights, projector: ProjectorWeights, formats: WeightFormats,
                 activationType: StorageType = .f32, profiling: Bool = false, imageSize: Int? = nil) throws {
         self.device = device
         self.activationType = activationType
@@ -45,7 +45,7 @@ public final class GPUVisionEncoder {
         hidden = projector.fc2.outFeatures
         input = try device.allocate(bytes: 3 * s * s * 4)
         arena = TensorArena(device: device)
-        weights = GPUWeightStore(device: device, type: weightType)
+        weights = GPUWeightStore(device: device, formats: formats)
 
         visionSequence = CommandSequence(device: device, label: "vision", profiling: profiling)
         let backend = GPUVisionBackend(seq: visionSequence, arena: arena, weights: weights, activations: activationType)
@@ -87,6 +87,9 @@ public final class GPUVisionEncoder {
             + "\(plan.largest.bytes >> 20) MiB in one buffer, above the device's \(limit >> 20) MiB binding limit (maxStorageBufferRange)"
             + (fitting.map { "; the largest size that fits with \(activations) activations is \($0)" } ?? ""))
     }
+
+    /// Device bytes of the uploaded weights.
+    public var weightBytes: Int { weights.bytes }
 
     /// Device bytes held: weights and activation arena.
     public var deviceBytes: Int { weights.bytes + arena.reservedBytes + input.size }

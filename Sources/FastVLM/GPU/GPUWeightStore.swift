@@ -21,13 +21,12 @@ struct DeviceQKV {
 
 /// Model weights on the device, uploaded on first use under the keys the architecture code
 /// (`FastViTHD.forward`, `Qwen2.forward`) passes, so the recorders need no knowledge of the
-/// layer structure. Once the first recording has touched every key, later recordings only
-/// look up, and the host arrays may be gone: a key met with no values and not uploaded is
-/// an error. `type` is the storage of the large matrices (GEMM and dense-conv weights);
-/// vectors (biases, norms, layer scales) and depthwise taps stay fp32.
+/// layer structure. Each matrix goes up from its `WeightTensor` (the mapped checkpoint or a
+/// generator) a bounded piece at a time, converted to `formats.matrix`; vectors (biases,
+/// norms, layer scales) and depthwise taps stay fp32.
 final class GPUWeightStore {
     let device: Device
-    let type: StorageType
+    let formats: WeightFormats
     private var vectors: [String: DeviceBuffer] = [:]
     private var linears: [String: DeviceLinear] = [:]
     private var qkvs: [String: DeviceQKV] = [:]
@@ -36,26 +35,25 @@ final class GPUWeightStore {
     /// Device bytes uploaded so far.
     private(set) var bytes = 0
 
-    init(device: Device, type: StorageType) {
+    init(device: Device, formats: WeightFormats) {
         self.device = device
-        self.type = type
+        self.formats = formats
     }
 
     /// An fp32 vector (norm weights, layer scales).
     func vector(_ key: String, _ values: [Float]) throws -> DeviceBuffer {
         if let v = vectors[key] { return v }
-        try requireValues(key, values.count)
-        let buffer = try device.upload(values)
+        let buffer = try uploadVector(values)
         vectors[key] = buffer
-        bytes += buffer.size
         return buffer
     }
 
-    func linear(_ key: String, _ w: LinearWeights) throws -> DeviceLinear {
+    /// A linear layer in the matrix format (`small: true`: the squeeze-excite's, whose kernel
+    /// takes the 16-bit or fp32 small format).
+    func linear(_ key: String, _ w: LinearWeights, small: Bool = false) throws -> DeviceLinear {
         if let l = linears[key] { return l }
-        try requireValues(key, w.weight.count)
-        let l = DeviceLinear(weight: try upload(key, w.weight, rows: w.outFeatures, cols: w.inFeatures),
-                             bias: try w.bias.map { try uploadVector($0) })
+        let format = small ? formats.small : formats.matrix(cols: w.inFeatures)
+        let l = DeviceLinear(weight: try upload(w.weight, format: format), bias: try w.bias.map { try uploadVector($0) })
         linears[key] = l
         return l
     }
@@ -68,9 +66,8 @@ final class GPUWeightStore {
     /// A dense k x k convolution (groups 1).
     func conv(_ key: String, _ c: ConvWeights) throws -> Conv2DOp.Weight {
         if let w = denseConvs[key] { return w }
-        try requireValues(key, c.weight.count)
-        let w = try Conv2DOp.Weight(device: device, values: c.weight, bias: c.bias, outChannels: c.outChannels,
-                                    inChannels: c.inChannels, kernel: c.kernel, type: type)
+        let w = try Conv2DOp.Weight(device: device, values: try c.weight.floats(), bias: c.bias, outChannels: c.outChannels,
+                                    inChannels: c.inChannels, kernel: c.kernel, type: formats.small == .f16 ? .f16 : .f32)
         denseConvs[key] = w
         bytes += w.buffer.size + w.bias.size
         return w
@@ -79,8 +76,7 @@ final class GPUWeightStore {
     /// A depthwise or channel-multiplier convolution (groups = C_in).
     func depthwise(_ key: String, _ c: ConvWeights) throws -> DepthwiseConv2DOp.Weight {
         if let w = depthwiseConvs[key] { return w }
-        try requireValues(key, c.weight.count)
-        let w = try DepthwiseConv2DOp.Weight(device: device, values: c.weight, bias: c.bias, inChannels: c.inChannels,
+        let w = try DepthwiseConv2DOp.Weight(device: device, values: try c.weight.floats(), bias: c.bias, inChannels: c.inChannels,
                                              multiplier: c.outChannels / c.inChannels, kernel: c.kernel)
         depthwiseConvs[key] = w
         bytes += w.buffer.size + (w.bias?.size ?? 0)
@@ -88,8 +84,8 @@ final class GPUWeightStore {
     }
 
     /// A bias-free [rows][cols] matrix (embedding table, LM head).
-    func matrix(_ key: String, _ values: [Float], rows: Int, cols: Int) throws -> LinearWeight {
-        try linear(key, LinearWeights(weight: values, bias: nil, outFeatures: rows, inFeatures: cols)).weight
+    func matrix(_ key: String, _ tensor: WeightTensor) throws -> LinearWeight {
+        try linear(key, LinearWeights(weight: tensor, bias: nil, outFeatures: tensor.rows, inFeatures: tensor.cols)).weight
     }
 
     /// Serves `key` with a weight already on the device (the tied LM head).
@@ -101,14 +97,10 @@ final class GPUWeightStore {
     /// rows are [gate | up]).
     func stacked(_ key: String, _ parts: [LinearWeights]) throws -> DeviceLinear {
         if let l = linears[key] { return l }
-        let cols = parts.first?.inFeatures ?? 0
-        guard parts.allSatisfy({ $0.inFeatures == cols }) else {
-            throw GPULanguageModelError("\(key): the stacked weights have different input widths \(parts.map(\.inFeatures))")
-        }
-        try requireValues(key, parts.reduce(0) { $0 + $1.weight.count })
+        let source = try StackedRows(parts.map(\.weight))
         let biases = parts.compactMap(\.bias)
         guard biases.isEmpty || biases.count == parts.count else { throw GPULanguageModelError("\(key): only some stacked weights have a bias") }
-        let l = DeviceLinear(weight: try upload(key, parts.flatMap(\.weight), rows: parts.reduce(0) { $0 + $1.outFeatures }, cols: cols),
+        let l = DeviceLinear(weight: try upload(source, format: formats.matrix(cols: source.cols)),
                              bias: biases.isEmpty ? nil : try uploadVector(biases.flatMap { $0 }))
         linears[key] = l
         return l
@@ -121,7 +113,7 @@ final class GPUWeightStore {
             // Row ranges share the stacked memory where the device can bind their offset.
             let weight = stacked.weight.canSplit(atRow: first)
                 ? try stacked.weight.rows(first..<first + w.outFeatures)
-                : try upload(key, w.weight, rows: w.outFeatures, cols: w.inFeatures)
+                : try upload(w.weight, format: stacked.weight.format)
             return DeviceLinear(weight: weight, bias: try w.bias.map { try uploadVector($0) })
         }
         let s = DeviceQKV(stacked: stacked, q: try part(q, first: 0), k: try part(k, first: q.outFeatures),
@@ -130,12 +122,8 @@ final class GPUWeightStore {
         return s
     }
 
-    private func requireValues(_ key: String, _ count: Int) throws {
-        guard count > 0 else { throw CheckpointError("weight \(key) is not on the device and no values were given for it") }
-    }
-
-    private func upload(_ key: String, _ values: [Float], rows: Int, cols: Int) throws -> LinearWeight {
-        let w = try LinearWeight(device: device, values: values, rows: rows, cols: cols, type: type)
+    private func upload(_ source: some WeightRows, format: WeightFormat) throws -> LinearWeight {
+        let w = try LinearWeight(device: device, source: source, format: format)
         bytes += w.buffer.size
         return w
     }

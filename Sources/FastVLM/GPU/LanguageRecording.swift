@@ -53,18 +53,3 @@ struct PrefillKey: Equatable {
         }
     }
 }
-
-extension Qwen2Weights {
-    /// The same structure with no values: enough for `Qwen2.forward` to walk the layers once
-    /// every weight is on the device, without keeping the host arrays alive.
-    func withoutValues() -> Qwen2Weights {
-        func empty(_ l: LinearWeights) -> LinearWeights {
-            LinearWeights(weight: [], bias: l.bias.map { _ in [] }, outFeatures: l.outFeatures, inFeatures: l.inFeatures)
-        }
-        let layers = self.layers.map {
-            Layer(inputNorm: [], q: empty($0.q), k: empty($0.k), v: empty($0.v), o: empty($0.o), postAttentionNorm: [],
-                  gate: empty($0.gate), up: empty($0.up), down: empty($0.down))
-        }
-        return Qwen2Weights(config: config, embedTokens: [], layers: layers, norm: [], lmHead: [])
-    }
-}

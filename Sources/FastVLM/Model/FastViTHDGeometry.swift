@@ -66,7 +66,7 @@ public struct FastViTHDGeometry: Sendable, Equatable {
 
     /// Parameters of the inference-form weights (fused convs, ConvFFN BatchNorm folded).
     public var parameterCount: Int {
-        var tensors = SyntheticTensors.counting()
+        var tensors = SyntheticTensors(seed: 0)
         _ = SyntheticWeightBuilder.vision(self, &tensors)
         return tensors.parameters
     }

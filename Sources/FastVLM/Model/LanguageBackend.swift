@@ -14,7 +14,7 @@ public protocol LanguageBackend {
     /// The last row of x, [1][H].
     func lastRow(_ x: Tensor) throws -> Tensor
     /// LM head over [1][H] -> logits [1][vocab].
-    func logits(_ x: Tensor, lmHead: [Float], key: String) throws -> Tensor
+    func logits(_ x: Tensor, lmHead: WeightTensor, key: String) throws -> Tensor
 
     /// q, k and v of the same rows. The default runs three `linear`s (keys `key`.q_proj,
     /// .k_proj, .v_proj); a backend may run one GEMM over the stacked weights.

@@ -29,13 +29,16 @@ public struct Qwen2Config: Sendable, Equatable {
 }
 
 public struct Qwen2Weights: Sendable {
+    /// Whether the LM head is the embedding table itself.
+    public var tiedEmbeddings: Bool { lmHead.isSameTensor(as: embedTokens) }
+
     public var config: Qwen2Config
     /// [vocab][hidden]
-    public var embedTokens: [Float]
+    public var embedTokens: WeightTensor
     public var layers: [Layer]
     public var norm: [Float]
     /// [vocab][hidden]; the embedding itself when tied.
-    public var lmHead: [Float]
+    public var lmHead: WeightTensor
 
     public struct Layer: Sendable {
         public var inputNorm: [Float]
@@ -62,7 +65,7 @@ public struct Qwen2Weights: Sendable {
         }
     }
 
-    public init(config: Qwen2Config, embedTokens: [Float], layers: [Layer], norm: [Float], lmHead: [Float]) {
+    public init(config: Qwen2Config, embedTokens: WeightTensor, layers: [Layer], norm: [Float], lmHead: WeightTensor) {
         self.config = config
         self.embedTokens = embedTokens
         self.layers = layers

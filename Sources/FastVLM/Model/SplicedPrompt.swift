@@ -32,7 +32,7 @@ extension Qwen2Weights {
         for slot in prompt.slots {
             if let id = slot {
                 guard id >= 0, id < config.vocabSize else { throw CheckpointError("token id \(id) is outside the \(config.vocabSize)-row embedding") }
-                out += embedTokens[id * h..<(id + 1) * h]
+                out += try embedTokens.rows(id..<id + 1)
             } else {
                 out += image[next * h..<(next + 1) * h]
                 next += 1

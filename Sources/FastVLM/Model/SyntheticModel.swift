@@ -43,31 +43,18 @@ public enum SyntheticModel: String, CaseIterable, Sendable {
     /// 0.5B and 1.5B use the embedding as the LM head; 7B has its own.
     public var tiedEmbeddings: Bool { self != .fastVLM7B }
 
-    /// Parameters held in memory (tied LM head counted once), computed without allocating.
+    /// Parameters (tied LM head counted once).
     public var parameterCount: Int {
-        var tensors = SyntheticTensors.counting()
+        var tensors = SyntheticTensors(seed: 0)
         _ = SyntheticWeightBuilder.model(vision: vision, text: text, tiedEmbeddings: tiedEmbeddings, &tensors)
         return tensors.parameters
     }
 
-    /// Host bytes of the fp32 weights.
-    public var hostBytes: UInt64 { UInt64(parameterCount) * UInt64(MemoryLayout<Float>.size) }
-
-    /// What building needs free: the weights plus 10% for everything else the process holds.
-    public var requiredHostBytes: UInt64 { hostBytes + hostBytes / 10 }
-
-    /// Builds the weights in host memory; the same seed gives the same values on every machine
-    /// and with any number of threads.
-    ///
-    /// - Parameter availableBytes: memory that may be used (default: `HostMemory.available()`);
-    ///   a model that does not fit throws `SyntheticModelError.notEnoughMemory` before allocating.
-    public func weights(seed: UInt64 = 0, availableBytes: UInt64? = nil) throws -> FastVLMWeights {
-        let available = availableBytes.map { ($0, "as given") } ?? HostMemory.available()
-        guard requiredHostBytes <= available.0 else {
-            throw SyntheticModelError.notEnoughMemory(model: name, parameters: parameterCount, neededBytes: requiredHostBytes,
-                                                      availableBytes: available.0, source: available.1)
-        }
-        var tensors = SyntheticTensors.filling(seed: seed)
+    /// The weights as generated tensors: values are produced piece by piece while they are
+    /// uploaded, so any size can be described on any machine. The same seed gives the same
+    /// values on every machine and with any number of threads.
+    public func weights(seed: UInt64 = 0) -> FastVLMWeights {
+        var tensors = SyntheticTensors(seed: seed)
         return SyntheticWeightBuilder.model(vision: vision, text: text, tiedEmbeddings: tiedEmbeddings, &tensors)
     }
 
@@ -81,12 +68,12 @@ public enum SyntheticModel: String, CaseIterable, Sendable {
 /// Synthetic weights of any geometry (down-scaled ones keep tests fast).
 public enum SyntheticWeights {
     public static func build(vision: FastViTHDGeometry, text: Qwen2Config, tiedEmbeddings: Bool, seed: UInt64 = 0) -> FastVLMWeights {
-        var tensors = SyntheticTensors.filling(seed: seed)
+        var tensors = SyntheticTensors(seed: seed)
         return SyntheticWeightBuilder.model(vision: vision, text: text, tiedEmbeddings: tiedEmbeddings, &tensors)
     }
 
     public static func parameterCount(vision: FastViTHDGeometry, text: Qwen2Config, tiedEmbeddings: Bool) -> Int {
-        var tensors = SyntheticTensors.counting()
+        var tensors = SyntheticTensors(seed: 0)
         _ = SyntheticWeightBuilder.model(vision: vision, text: text, tiedEmbeddings: tiedEmbeddings, &tensors)
         return tensors.parameters
     }

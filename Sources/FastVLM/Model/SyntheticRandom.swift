@@ -35,29 +35,47 @@ enum SyntheticRandom {
     /// `count` values with the given mean and standard deviation.
     static func values(_ count: Int, mean: Float, std: Float, seed: UInt64) -> [Float] {
         guard count > 0 else { return [] }
+        let stream = Stream(seed: seed, mean: mean, std: std)
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            guard let base = buffer.baseAddress else { initialized = 0; return }
-            let chunks = (count + chunk - 1) / chunk
+            stream.fill(0..<count, into: buffer)
+            initialized = count
+        }
+    }
+
+    /// The values of one tensor as a function of their index: element i comes from chunk
+    /// i / `chunk`, so any range can be produced on its own (a weight is generated piece by
+    /// piece as it is uploaded, never as a whole host array).
+    struct Stream: Equatable, Sendable {
+        let seed: UInt64
+        let mean: Float
+        let std: Float
+
+        /// Elements `range` into `out` (range.count values), chunks spread over the cores.
+        func fill(_ range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) {
+            guard !range.isEmpty, let base = out.baseAddress else { return }
             let scale = std / sumStd
             let offset = mean - sumMean * scale
-            let fillChunk = { (c: Int) in
+            let firstChunk = range.lowerBound / chunk, lastChunk = (range.upperBound - 1) / chunk
+            let fillChunk = { (i: Int) in
+                let c = firstChunk + i
                 let start = c * chunk
-                let end = min(count, start + chunk)
+                let lo = max(start, range.lowerBound), hi = min(start + chunk, range.upperBound)
                 var state = derive(seed, UInt64(c))
-                var i = start
-                while i < end {
+                for _ in start..<lo { _ = splitMix(&state) }
+                var j = lo
+                while j < hi {
                     let z = splitMix(&state)
                     let sum = (z & 0xFFFF) + ((z >> 16) & 0xFFFF) + ((z >> 32) & 0xFFFF) + (z >> 48)
-                    base[i] = Float(UInt32(truncatingIfNeeded: sum)) * scale + offset
-                    i += 1
+                    base[j - range.lowerBound] = Float(UInt32(truncatingIfNeeded: sum)) * scale + offset
+                    j += 1
                 }
             }
+            let chunks = lastChunk - firstChunk + 1
             if chunks == 1 {
                 fillChunk(0)
             } else {
                 DispatchQueue.concurrentPerform(iterations: chunks, execute: fillChunk)
             }
-            initialized = count
         }
     }
 }

@@ -1,42 +1,45 @@
-/// Hands out the arrays of a synthetic model in build order. In counting mode it only adds up
-/// the parameters and returns empty arrays, so the size of any model (7B included) is known
-/// from the very code that would fill it, without allocating.
+/// Hands out the tensors of a synthetic model in build order: large weights as generated
+/// `WeightTensor`s (values produced piece by piece when uploaded), small vectors as host
+/// arrays. Building describes any model, 7B included, without holding its values.
 struct SyntheticTensors {
     let seed: UInt64
-    let allocates: Bool
-    /// Parameters handed out so far (shared arrays, such as a tied LM head, count once).
+    /// Parameters handed out so far (a tied LM head, handed out once, counts once).
     private(set) var parameters = 0
     private var index: UInt64 = 0
 
-    static func counting() -> SyntheticTensors { SyntheticTensors(seed: 0, allocates: false) }
-    static func filling(seed: UInt64) -> SyntheticTensors { SyntheticTensors(seed: seed, allocates: true) }
-
-    private init(seed: UInt64, allocates: Bool) {
+    init(seed: UInt64) {
         self.seed = seed
-        self.allocates = allocates
     }
 
-    /// Bell-shaped values around zero with standard deviation `std`.
-    mutating func random(_ count: Int, std: Float) -> [Float] {
+    private mutating func next(_ count: Int) -> UInt64 {
         parameters += count
         index += 1
-        guard allocates else { return [] }
-        return SyntheticRandom.values(count, mean: 0, std: std, seed: SyntheticRandom.derive(seed, index))
+        return SyntheticRandom.derive(seed, index)
+    }
+
+    /// A generated tensor of bell-shaped values around zero with standard deviation `std`.
+    mutating func tensor(_ shape: [Int], std: Float) -> WeightTensor {
+        let count = shape.reduce(1, *)
+        let stream = SyntheticRandom.Stream(seed: next(count), mean: 0, std: std)
+        return WeightTensor(name: "synthetic.\(index)", shape: shape, generated: stream)
     }
 
     /// Weights with fan-in `fanIn` scaled so a layer keeps the variance of its input
     /// (`gain` sqrt(2) in front of a GELU/ReLU/SiLU, which roughly halves it).
-    mutating func weight(_ count: Int, fanIn: Int, gain: Float = 1) -> [Float] {
-        random(count, std: gain / Float(max(1, fanIn)).squareRoot())
+    mutating func weight(_ shape: [Int], fanIn: Int, gain: Float = 1) -> WeightTensor {
+        tensor(shape, std: gain / Float(max(1, fanIn)).squareRoot())
+    }
+
+    /// Small host values (vectors, small depthwise kernels).
+    mutating func random(_ count: Int, std: Float) -> [Float] {
+        SyntheticRandom.values(count, mean: 0, std: std, seed: next(count))
     }
 
     /// Small biases, so they shift activations without dominating them.
     mutating func bias(_ count: Int) -> [Float] { random(count, std: 0.02) }
 
     mutating func constant(_ count: Int, _ value: Float) -> [Float] {
-        parameters += count
-        index += 1
-        guard allocates else { return [] }
+        _ = next(count)
         return [Float](repeating: value, count: count)
     }
 }

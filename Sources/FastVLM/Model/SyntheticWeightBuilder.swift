@@ -44,7 +44,7 @@ enum SyntheticWeightBuilder {
             for _ in 0..<g.depths[s] {
                 if attention {
                     let norm = NormWeights(weight: t.constant(width, 1), bias: t.constant(width, 0))
-                    let qkv = LinearWeights(weight: t.weight(3 * width * width, fanIn: width), bias: nil, outFeatures: 3 * width, inFeatures: width)
+                    let qkv = LinearWeights(weight: t.weight([3 * width, width], fanIn: width), bias: nil, outFeatures: 3 * width, inFeatures: width)
                     let proj = linear(out: width, in: width, bias: true, &t)
                     let scale1 = t.constant(width, layerScale)
                     let ffn = convFFN(width, ratio: g.mlpRatio, &t)
@@ -75,23 +75,21 @@ enum SyntheticWeightBuilder {
     static func conv(out: Int, in inChannels: Int, kernel: Int, stride: Int, groups: Int, gain: Float,
                      _ t: inout SyntheticTensors) -> ConvWeights {
         let fanIn = inChannels / groups * kernel * kernel
-        return ConvWeights(weight: t.weight(out * fanIn, fanIn: fanIn, gain: gain), bias: t.bias(out),
+        return ConvWeights(weight: t.weight([out, inChannels / groups, kernel, kernel], fanIn: fanIn, gain: gain), bias: t.bias(out),
                            outChannels: out, inChannels: inChannels, kernel: kernel, stride: stride, groups: groups)
     }
 
     /// A depthwise conv that is the identity plus small noise (fused RepMixer / RepCPE).
     static func identityConv(channels c: Int, kernel k: Int, _ t: inout SyntheticTensors) -> ConvWeights {
         var weight = t.random(c * k * k, std: identityNoise / Float(k))
-        if !weight.isEmpty {
-            let centre = (k / 2) * k + k / 2
-            for channel in 0..<c { weight[channel * k * k + centre] += 1 }
-        }
-        return ConvWeights(weight: weight, bias: t.bias(c), outChannels: c, inChannels: c, kernel: k, stride: 1, groups: c)
+        let centre = (k / 2) * k + k / 2
+        for channel in 0..<c { weight[channel * k * k + centre] += 1 }
+        return ConvWeights(weight: WeightTensor(name: "synthetic.identity", shape: [c, 1, k, k], values: weight), bias: t.bias(c), outChannels: c, inChannels: c, kernel: k, stride: 1, groups: c)
     }
 
     static func linear(out: Int, in inFeatures: Int, bias: Bool, gain: Float = 1, scale: Float = 1,
                        _ t: inout SyntheticTensors) -> LinearWeights {
-        LinearWeights(weight: t.weight(out * inFeatures, fanIn: inFeatures, gain: gain * scale), bias: bias ? t.bias(out) : nil,
+        LinearWeights(weight: t.weight([out, inFeatures], fanIn: inFeatures, gain: gain * scale), bias: bias ? t.bias(out) : nil,
                       outFeatures: out, inFeatures: inFeatures)
     }
 
@@ -105,7 +103,7 @@ enum SyntheticWeightBuilder {
     static func language(_ c: Qwen2Config, tiedEmbeddings: Bool, _ t: inout SyntheticTensors) -> Qwen2Weights {
         let (h, q, kv, i) = (c.hiddenSize, c.heads * c.headDim, c.kvHeads * c.headDim, c.intermediateSize)
         let residual = 1 / Float(2 * max(1, c.layers)).squareRoot()
-        let embed = t.random(c.vocabSize * h, std: 0.02)
+        let embed = t.tensor([c.vocabSize, h], std: 0.02)
         var layers: [Qwen2Weights.Layer] = []
         for _ in 0..<c.layers {
             let inputNorm = t.constant(h, 1)
@@ -120,8 +118,8 @@ enum SyntheticWeightBuilder {
             layers.append(.init(inputNorm: inputNorm, q: qp, k: kp, v: vp, o: op, postAttentionNorm: postNorm, gate: gate, up: up, down: down))
         }
         let norm = t.constant(h, 1)
-        // Tied: the same array (copy-on-write storage), so it costs no memory and counts once.
-        let head = tiedEmbeddings ? embed : t.weight(c.vocabSize * h, fanIn: h)
+        // Tied: the same tensor, so it is uploaded and counted once.
+        let head = tiedEmbeddings ? embed : t.weight([c.vocabSize, h], fanIn: h)
         return Qwen2Weights(config: c, embedTokens: embed, layers: layers, norm: norm, lmHead: head)
     }
 

@@ -1,9 +1,10 @@
-/// Weights as the architecture code uses them: fp32 host arrays in PyTorch layouts, already
-/// mapped from either checkpoint layout and with ConvFFN's BatchNorm folded.
+/// Weights as the architecture code uses them, in PyTorch layouts, already mapped from either
+/// checkpoint layout and with ConvFFN's BatchNorm folded: matrices are `WeightTensor`s
+/// (described, read when used), the small per-channel vectors host fp32 arrays.
 
 /// A convolution: weight OIHW [out][in/groups][k][k], optional bias.
 public struct ConvWeights: Sendable {
-    public var weight: [Float]
+    public var weight: WeightTensor
     public var bias: [Float]?
     public var outChannels: Int
     public var inChannels: Int
@@ -11,7 +12,7 @@ public struct ConvWeights: Sendable {
     public var stride: Int
     public var groups: Int
 
-    public init(weight: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int, stride: Int, groups: Int) {
+    public init(weight: WeightTensor, bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int, stride: Int, groups: Int) {
         self.weight = weight
         self.bias = bias
         self.outChannels = outChannels
@@ -24,12 +25,12 @@ public struct ConvWeights: Sendable {
 
 /// A linear layer: weight [out][in] (a 1x1 conv's OIHW weight is the same array), optional bias.
 public struct LinearWeights: Sendable {
-    public var weight: [Float]
+    public var weight: WeightTensor
     public var bias: [Float]?
     public var outFeatures: Int
     public var inFeatures: Int
 
-    public init(weight: [Float], bias: [Float]?, outFeatures: Int, inFeatures: Int) {
+    public init(weight: WeightTensor, bias: [Float]?, outFeatures: Int, inFeatures: Int) {
         self.weight = weight
         self.bias = bias
         self.outFeatures = outFeatures

@@ -7,8 +7,9 @@ public struct RuntimeOptions: Sendable {
     public enum Backend: String, Sendable, CaseIterable { case cpu, gpu }
 
     public var backend: Backend = .gpu
-    /// Storage of the large weight matrices on the GPU (arithmetic is fp32 either way).
-    public var weightType: StorageType = .f16
+    /// Format of the weight matrices on the GPU (arithmetic is fp32 either way); `.auto`: the
+    /// most accurate that fits the device (`GPUModel.chooseFormat`).
+    public var weights: WeightChoice = .auto
     /// Storage of the vision encoder's and projector's activations (arithmetic is fp32 either
     /// way). nil: `defaultActivationType` for the device the pipeline opens.
     public var activationType: StorageType?
@@ -49,6 +50,8 @@ public final class FastVLMPipeline {
     public let sampleVocabulary: Int
     public let stopTokens: Set<Int>
     public let device: Device?
+    /// The device memory the GPU model was planned with (nil on the CPU backend).
+    public let memoryPlan: MemoryPlan?
     let encoder: GPUVisionEncoder?
     let language: LanguageSession
 
@@ -67,6 +70,7 @@ public final class FastVLMPipeline {
         let start = now()
         progress("reading weights")
         let model = try LoadedModel(folder: folder)
+        progress("reading the tokenizer")
         let tokenizer = try Tokenizer(folder: folder)
         var vocab = min(model.weights.language.config.vocabSize, tokenizer.vocabularySize)
         if let image = model.config.imageTokenID, image == vocab - 1 { vocab -= 1 }
@@ -92,11 +96,13 @@ public final class FastVLMPipeline {
         switch runtime.backend {
         case .cpu:
             device = nil
+            memoryPlan = nil
             encoder = nil
             language = CPULanguageSession(weights: w.language, sampleVocabulary: vocab)
         case .gpu:
             let gpu = try GPUModel(weights: w, runtime: runtime, capacity: contextTokens, sampleVocabulary: vocab, progress: progress)
             device = gpu.device
+            memoryPlan = gpu.plan
             encoder = gpu.encoder
             language = gpu.language
         }
@@ -169,7 +175,7 @@ public final class FastVLMPipeline {
             let map = try FastViTHD.forward(w.vision, pixels: HostMap(values: pixels, channels: 3, height: s, width: s), on: CPUVisionBackend())
             t.vision = seconds(since: start)
             start = now()
-            rows = .host(w.projector.forwardCPU(map.values, count: n))
+            rows = .host(try w.projector.forwardCPU(map.values, count: n))
             t.projector = seconds(since: start)
             features = map.values
         }
@@ -223,7 +229,8 @@ public final class FastVLMPipeline {
     /// Where and how the model runs, for the user: the device and the storage types.
     public var backendDescription: String {
         guard let device, let encoder else { return "CPU reference (fp32)" }
-        return "\(device.capabilities.name), \(runtime.weightType) weights, \(encoder.activationType) vision activations"
+        let weights = memoryPlan.map { "\($0.format) weights (\(MemoryPlan.mib($0.weights)) MiB)" } ?? "weights"
+        return "\(device.capabilities.name), \(weights), \(encoder.activationType) vision activations"
     }
 
     /// The GPU phases of the last generation, when profiling.

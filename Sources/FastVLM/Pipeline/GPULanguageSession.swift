@@ -7,8 +7,8 @@ final class GPULanguageSession: LanguageSession {
     /// Image rows given on the host (not the GPU pipeline's usual case) are uploaded here.
     private var uploaded: DeviceBuffer?
 
-    init(device: Device, weights: Qwen2Weights, runtime: RuntimeOptions, capacity: Int, sampleVocabulary: Int) throws {
-        model = try GPULanguageModel(device: device, weights: weights, weightType: runtime.weightType, capacity: capacity,
+    init(device: Device, weights: Qwen2Weights, formats: WeightFormats, runtime: RuntimeOptions, capacity: Int, sampleVocabulary: Int) throws {
+        model = try GPULanguageModel(device: device, weights: weights, formats: formats, capacity: capacity,
                                      sampleVocabulary: sampleVocabulary, profiling: runtime.profiling)
     }
 

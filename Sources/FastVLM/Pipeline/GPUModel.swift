@@ -2,26 +2,51 @@ import Ops
 import VulkanCore
 
 /// The whole model on one Vulkan device: the vision encoder + projector and the decoder,
-/// set up from the runtime options (device, storage types, profiling) in one place for the
-/// pipeline and the benchmark.
+/// set up from the runtime options (device, formats, profiling) in one place for the pipeline
+/// and the benchmark. Device memory is planned before anything is uploaded.
 struct GPUModel {
     let device: Device
+    let plan: MemoryPlan
     let encoder: GPUVisionEncoder
     let language: GPULanguageSession
 
     init(weights w: FastVLMWeights, runtime: RuntimeOptions, capacity: Int, sampleVocabulary: Int, progress: (String) -> Void) throws {
         progress("opening the Vulkan device")
         device = try Device(index: runtime.deviceIndex)
-        progress("uploading the vision encoder to \(device.capabilities.name)")
-        do {
-            encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType,
-                                           activationType: runtime.activationType(for: device.capabilities), profiling: runtime.profiling,
-                                           imageSize: runtime.imageSize)
-        } catch VulkanError.outOfDeviceMemory(let requested, let detail) {
-            let s = runtime.imageSize ?? w.vision.imageSize
-            throw ImageSizeError(description: "the vision encoder at \(s)x\(s) does not fit \(device.capabilities.name): out of device memory allocating \(requested >> 20) MiB (\(detail)); its activations grow with the square of the size, so a smaller --image-size needs less")
+        let activations = runtime.activationType(for: device.capabilities)
+        let sixteenBit = Self.sixteenBit(w)
+        plan = try Self.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
+                                     imageSize: runtime.imageSize ?? w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
+        progress("uploading the vision encoder (\(WeightFormats.vision(plan.format, sixteenBit: sixteenBit).linear)) to \(device.capabilities.name)")
+        encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector,
+                                       formats: .vision(plan.format, sixteenBit: sixteenBit), activationType: activations, profiling: runtime.profiling,
+                                       imageSize: runtime.imageSize)
+        progress("uploading the language model (\(plan.format))")
+        language = try GPULanguageSession(device: device, weights: w.language, formats: .language(plan.format, sixteenBit: sixteenBit),
+                                          runtime: runtime, capacity: capacity, sampleVocabulary: sampleVocabulary)
+    }
+
+    /// The 16-bit format that keeps the checkpoint best: its own bf16 values, else fp16.
+    static func sixteenBit(_ w: FastVLMWeights) -> WeightFormat { w.language.embedTokens.storedFormat == .bf16 ? .bf16 : .f16 }
+
+    /// The plan for the asked format, or for `auto` the first candidate that fits; a model
+    /// that does not fit is refused with the figures and the formats that would.
+    static func chooseFormat(_ w: FastVLMWeights, choice: WeightChoice, sixteenBit: WeightFormat, activations: StorageType, capacity: Int,
+                             imageSize: Int, heap: Int, deviceName: String) throws -> MemoryPlan {
+        func plan(_ f: WeightFormat) -> MemoryPlan {
+            MemoryPlan.make(w, format: f, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
+                            prefillChunk: GPULanguageModel.defaultPrefillChunk, imageSize: imageSize)
         }
-        progress("uploading the language model")
-        language = try GPULanguageSession(device: device, weights: w.language, runtime: runtime, capacity: capacity, sampleVocabulary: sampleVocabulary)
+        let candidates: [WeightFormat]
+        switch choice {
+        case .auto: candidates = WeightFormats.candidates(stored: w.language.embedTokens.storedFormat)
+        case .format(let f): candidates = [f]
+        }
+        if let fits = candidates.lazy.map(plan).first(where: { $0.total <= heap }) { return fits }
+        let fitting = WeightFormat.allCases.filter { plan($0).total <= heap }.map(\.rawValue)
+        let asked = plan(candidates.last!)
+        throw GPULanguageModelError("the model needs \(MemoryPlan.mib(asked.total)) MiB of device memory with \(asked.format) weights (\(asked)), "
+            + "but \(deviceName) has a \(MemoryPlan.mib(heap)) MiB heap; "
+            + (fitting.isEmpty ? "no weight format fits: use a smaller --context or model" : "formats that fit: --weights \(fitting.joined(separator: ", "))"))
     }
 }

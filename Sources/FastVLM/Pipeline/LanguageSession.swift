@@ -54,7 +54,7 @@ final class CPULanguageSession: LanguageSession {
 
     func decode(_ token: Int, sampling: SamplingParameters, rng: inout SplitMix64) throws -> Int {
         let h = weights.config.hiddenSize
-        let row = Array(weights.embedTokens[token * h..<(token + 1) * h])
+        let row = try weights.embedTokens.rows(token..<token + 1)
         logits = try Qwen2.forward(weights, embeddings: HostRows(values: row, rows: 1, width: h), on: backend).values
         return Reference.sample(logits, count: sampleVocabulary, parameters: sampling, rng: &rng)
     }

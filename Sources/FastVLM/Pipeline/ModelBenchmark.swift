@@ -27,6 +27,9 @@ public enum ModelBenchmark {
         public var model: String
         public var device: String
         public var weights: String
+        /// Device bytes of the weights in that format, and of the whole plan.
+        public var weightBytes: Int
+        public var plannedDeviceBytes: Int
         /// The vision encoder's activation storage.
         public var activations: String
         public var imageSize: Int
@@ -48,6 +51,7 @@ public enum ModelBenchmark {
 
         enum CodingKeys: String, CodingKey {
             case model, device, weights, activations, figures, repetitions
+            case weightBytes = "weight_bytes", plannedDeviceBytes = "planned_device_bytes"
             case imageSize = "image_size", promptTokens = "prompt_tokens", decodeTokens = "decode_tokens"
             case encoderGFLOP = "encoder_gflop", encoderDispatches = "encoder_dispatches", encoderSubmits = "encoder_submits"
             case decodeWeightBytes = "decode_weight_bytes", baselineGEMMShape = "baseline_gemm_shape", baselineGEMVShape = "baseline_gemv_shape"
@@ -57,11 +61,12 @@ public enum ModelBenchmark {
         }
     }
 
-    /// Bytes of weights one decode step reads: every layer's matrices and the LM head.
-    static func decodeWeightBytes(_ c: Qwen2Config, type: StorageType) -> Double {
+    /// Bytes of weights one decode step reads: every layer's matrices and the LM head, as stored.
+    static func decodeWeightBytes(_ c: Qwen2Config, formats f: WeightFormats) -> Double {
         let h = c.hiddenSize, kv = c.kvHeads * c.headDim, q = c.heads * c.headDim
-        let perLayer = h * q + 2 * h * kv + q * h + 3 * h * c.intermediateSize
-        return Double((perLayer * c.layers + c.vocabSize * h) * type.size)
+        func bytes(_ rows: Int, _ cols: Int) -> Int { rows * f.matrix(cols: cols).rowBytes(cols: cols) }
+        let perLayer = bytes(q + 2 * kv, h) + bytes(h, q) + bytes(2 * c.intermediateSize, h) + bytes(h, c.intermediateSize)
+        return Double(perLayer * c.layers + bytes(c.vocabSize, h))
     }
 
     public static func run(name: String, weights w: FastVLMWeights, runtime: RuntimeOptions, settings: Settings,
@@ -105,10 +110,13 @@ public enum ModelBenchmark {
         // LM head as a GEMV (larger than any cache, so it streams from memory as decode does).
         progress("baselines")
         let (h, inter) = (config.hiddenSize, config.intermediateSize)
-        let gemm = try LinearBenchmark.measure(device, m: 256, n: inter, k: h, weights: runtime.weightType, repeats: 3,
-                                               x: LinearBenchmark.values(256 * h, seed: 1), w: LinearBenchmark.values(inter * h, seed: 2, scale: 0.05))
-        let gemv = try LinearBenchmark.measure(device, m: 1, n: config.vocabSize, k: h, weights: runtime.weightType, repeats: 5,
-                                               x: LinearBenchmark.values(h, seed: 1), w: LinearBenchmark.values(config.vocabSize * h, seed: 2, scale: 0.05))
+        // The model's own tensors as the operands: the first layer's up projection and the LM head.
+        let formats = language.model.formats
+        let up = w.language.layers[0].up.weight
+        let gemm = try LinearBenchmark.measure(device, m: 256, weights: formats.matrix(cols: h), repeats: 3,
+                                               x: LinearBenchmark.values(256 * h, seed: 1), source: up)
+        let gemv = try LinearBenchmark.measure(device, m: 1, weights: formats.matrix(cols: h), repeats: 5,
+                                               x: LinearBenchmark.values(h, seed: 1), source: w.language.lmHead)
 
         func figure(_ name: String, _ unit: String, _ values: [Double], scale: Double = 1) -> Figure {
             let sorted = values.map { $0 * scale }.sorted()
@@ -116,7 +124,7 @@ public enum ModelBenchmark {
         }
         let ttft = zip(zip(vision, projector), prefill).map { $0.0 + $0.1 + $1 }
         let flops = encoder.visionFlops
-        let weightBytes = decodeWeightBytes(config, type: runtime.weightType)
+        let weightBytes = decodeWeightBytes(config, formats: formats)
         let visionMedian = figure("", "", vision).median
         let decodeMedian = figure("", "", decode).median
         // For times the best is the minimum; for throughputs it comes from the shortest time.
@@ -133,7 +141,8 @@ public enum ModelBenchmark {
             Figure(name: "decode weight bandwidth", unit: "GB/s", best: weightBytes / 1e9 / (decode.min() ?? 1), median: weightBytes / 1e9 / max(decodeMedian, 1e-12)),
         ]
         let stats = encoder.visionStats
-        return Report(model: name, device: caps.name, weights: runtime.weightType.rawValue, activations: encoder.activationType.rawValue,
+        return Report(model: name, device: caps.name, weights: gpu.plan.format.rawValue, weightBytes: gpu.plan.weights,
+                      plannedDeviceBytes: gpu.plan.total, activations: encoder.activationType.rawValue,
                       imageSize: s, promptTokens: promptCount,
                       decodeTokens: settings.decodeTokens, repetitions: settings.repetitions, figures: figures,
                       encoderGFLOP: flops / 1e9, encoderDispatches: stats.dispatches, encoderSubmits: stats.submits,

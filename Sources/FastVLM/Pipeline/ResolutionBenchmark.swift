@@ -60,17 +60,23 @@ public enum ResolutionBenchmark {
         }
     }
 
-    /// Measures one model at every size of `settings` on `device`.
+    /// Measures one model at every size of `settings` on `device`; returns the rows and the
+    /// weight format used (the runtime's choice, planned for the largest size).
     public static func run(name: String, weights w: FastVLMWeights, device: Device, runtime: RuntimeOptions, settings: Settings,
-                           progress: (String) -> Void = { _ in }) throws -> [Row] {
+                           progress: (String) -> Void = { _ in }) throws -> (rows: [Row], weights: String) {
         for s in settings.sizes { try ImageSize.check(s) }
         let config = w.language.config
         let vocab = config.vocabSize
         let textTokens = max(settings.textTokens, SyntheticPrompt.frameTokens)
         let longest = textTokens + ImageSize.tokens(settings.sizes.max() ?? 64)
-        progress("uploading the language model of \(name)")
-        let language = try GPULanguageSession(device: device, weights: w.language, runtime: runtime,
-                                              capacity: min(longest + 1, config.maxPositions), sampleVocabulary: vocab)
+        let capacity = min(longest + 1, config.maxPositions)
+        let activations = runtime.activationType(for: device.capabilities)
+        let sixteenBit = GPUModel.sixteenBit(w)
+        let plan = try GPUModel.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
+                                             imageSize: settings.sizes.max() ?? 64, heap: device.heapBytes, deviceName: device.capabilities.name)
+        progress("uploading the language model of \(name) (\(plan.format))")
+        let language = try GPULanguageSession(device: device, weights: w.language, formats: .language(plan.format, sixteenBit: sixteenBit),
+                                              runtime: runtime, capacity: capacity, sampleVocabulary: vocab)
         let picture = settings.image == nil ? syntheticPicture() : nil
         var rows: [Row] = []
         for s in settings.sizes {
@@ -83,8 +89,8 @@ public enum ResolutionBenchmark {
                     throw ImageSizeError(description: "\(prompt.count) prompt tokens exceed the model's context of \(config.maxPositions)")
                 }
                 progress("\(name) at \(s)x\(s): recording the encoder")
-                let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector, weightType: runtime.weightType,
-                                                   activationType: runtime.activationType(for: device.capabilities), imageSize: s)
+                let encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector,
+                                                   formats: .vision(plan.format, sixteenBit: sixteenBit), activationType: activations, imageSize: s)
                 var times: [[Double]] = []
                 for rep in 0..<(settings.warmups + settings.repetitions) {
                     progress("\(name) at \(s)x\(s): " + (rep < settings.warmups ? "warm-up" : "repetition \(rep - settings.warmups + 1) of \(settings.repetitions)"))
@@ -109,7 +115,7 @@ public enum ResolutionBenchmark {
             }
             rows.append(row)
         }
-        return rows
+        return (rows, plan.format.rawValue)
     }
 
     /// Image preparation alone (no model, no device): per size, the median preparation time.

@@ -1,7 +1,7 @@
 import VulkanCore
 
-/// Token embedding: out[t][:] = table[ids[t]][:] as fp32 rows, from an fp16 or fp32 table
-/// [vocab][hidden] (the same LinearWeight can serve as the tied LM head). Tables larger
+/// Token embedding: out[t][:] = table[ids[t]][:] as fp32 rows, from a table [vocab][hidden]
+/// in any `WeightFormat` (quantized rows are dequantized) (the same LinearWeight can serve as the tied LM head). Tables larger
 /// than maxStorageBufferRange (Qwen2-0.5B: 151936 x 896 fp16 = 272 MB) are bound in row
 /// slices, one dispatch each. Rows whose id is `imageToken` (or any id outside the table)
 /// are left untouched: `splice` copies the projector's image rows there.
@@ -22,20 +22,18 @@ public enum EmbeddingOp {
         let (vocab, hidden) = (table.rows, table.cols)
         try require(t > 0 && ids.size >= t * 4, "embedding: ids hold \(ids.size / 4) values, needs \(t)")
         try require(floats(out) >= t * hidden, "embedding: out holds \(floats(out)) floats, needs \(t)x\(hidden)")
-        try require(table.type == .f32 || hidden % 2 == 0, "embedding: an fp16 table needs an even hidden size, not \(hidden)")
-        let half = table.type == .f16
-        let shader = half ? ShaderLibrary.embedding_f16 : ShaderLibrary.embedding_f32
+        let shader = try ShaderLibrary.variant("embedding_" + table.format.rawValue, in: ShaderLibrary.embedding_variants,
+                                               "embedding: no kernel for a \(table.format) table")
         let pipeline = try seq.device.pipeline(shader, bindings: 3, pushConstantSize: 16, specialization: [UInt32(local)])
-        let columns = half ? hidden / 2 : hidden
         var caps = seq.device.capabilities
         caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, bindingLimit)
-        let slices = LinearOp.slices(rows: vocab, rowBytes: hidden * table.type.size, caps: caps)
+        let slices = LinearOp.slices(rows: vocab, rowBytes: table.rowBytes, caps: caps)
         for slice in slices {
             let rows = table.rowSlice(first: slice.lowerBound, count: slice.count)
             try seq.dispatch(pipeline, [.read(rows), .read(ids), .write(out)],
-                             push: [UInt32(t), UInt32(columns), UInt32(slice.lowerBound), UInt32(slice.count)],
-                             groups: Grid.strided(t * columns, local: local), label: label,
-                             bytes: Double(t * hidden * (4 + table.type.size)) / Double(slices.count))
+                             push: [UInt32(t), UInt32(hidden), UInt32(slice.lowerBound), UInt32(slice.count)],
+                             groups: Grid.strided(t * hidden, local: local), label: label,
+                             bytes: Double(t * (hidden * 4 + table.rowBytes)) / Double(slices.count))
         }
     }
 

@@ -14,9 +14,16 @@ public enum LinearBenchmark {
     }
 
     /// One warm-up replay, then `repeats` dispatches timed with GPU timestamps; the median.
-    public static func measure(_ device: Device, m: Int, n: Int, k: Int, weights type: StorageType, activations act: StorageType = .f32,
+    public static func measure(_ device: Device, m: Int, n: Int, k: Int, weights format: WeightFormat, activations act: StorageType = .f32,
                                repeats: Int = 5, x: [Float], w: [Float]) throws -> Result {
-        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, type: type)
+        try measure(device, m: m, weights: format, activations: act, repeats: repeats, x: x, source: try FloatRows(w, rows: n, cols: k))
+    }
+
+    /// The same with the weight read from `source` ([N][K]), e.g. a model's own tensor.
+    public static func measure(_ device: Device, m: Int, weights format: WeightFormat, activations act: StorageType = .f32,
+                               repeats: Int = 5, x: [Float], source: some WeightRows) throws -> Result {
+        let (n, k) = (source.rows, source.cols)
+        let weight = try LinearWeight(device: device, source: source, format: format)
         let gx = try device.allocate(bytes: m * k * act.size + 4)
         let gy = try device.allocate(bytes: m * n * act.size + 4)
         if act == .f16 {

@@ -1,7 +1,8 @@
 import VulkanCore
 
 /// Y[m, :] = residual[m, :] + scale * act(X[m, :] W^T + b), each part of the epilogue optional:
-/// fp32 activations, fp16 or fp32 weights [N][K], fp32 accumulation. Y may be the residual
+/// fp32 or fp16 activations, weights [N][K] in any `WeightFormat` (dequantized in the kernel),
+/// fp32 accumulation. Y may be the residual
 /// itself (each element is read and written by the same invocation).
 ///
 /// Three kernels, chosen from the device: a shared-memory tiled GEMM (GPUs), a subgroup
@@ -28,8 +29,10 @@ public enum LinearOp {
         return .tiled
     }
 
-    /// Whether `variant` can run this shape on this device (tests sweep every valid one).
-    public static func supports(_ variant: Variant, caps: DeviceCapabilities, m: Int, k: Int) -> Bool {
+    /// Whether `variant` can run this shape with `format` weights on this device (tests sweep
+    /// every valid one). Quantized formats need K to be a multiple of their block size.
+    public static func supports(_ variant: Variant, caps: DeviceCapabilities, m: Int, k: Int, format: WeightFormat = .f32) -> Bool {
+        guard format.supports(cols: k) else { return false }
         switch variant {
         case .tiled: return true
         case .subgroup: return k % 4 == 0 && caps.hasSubgroupShuffle
@@ -41,10 +44,21 @@ public enum LinearOp {
                               m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
                               activations: StorageType = .f32, variant chosen: Variant? = nil, input: Input = .plain,
                               label: String = "linear") throws {
-        let caps = seq.device.capabilities
+        try encode(seq, x: x, weight: weight, bias: bias, y: y, m: m, activation: activation, scale: scale, residual: residual,
+                   activations: activations, variant: chosen, input: input, label: label, bindingLimit: nil)
+    }
+
+    /// `bindingLimit` lets tests split small weights into row slices the way large ones are split.
+    static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
+                       m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
+                       activations: StorageType = .f32, variant chosen: Variant? = nil, input: Input = .plain,
+                       label: String = "linear", bindingLimit: Int?) throws {
+        var caps = seq.device.capabilities
+        if let bindingLimit { caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, bindingLimit) }
         let (n, k) = (weight.rows, weight.cols)
         let variant = chosen ?? variant(for: caps, m: m, k: k)
-        try require(supports(variant, caps: caps, m: m, k: k), "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) on this device")
+        try require(supports(variant, caps: caps, m: m, k: k, format: weight.format),
+                    "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) with \(weight.format) weights on this device")
         try require(input == .plain || variant == .gemv, "linear: a SwiGLU (stacked gate | up) input needs the gemv kernel, not \(variant)")
         let a = activations.size
         // Width of one X row: the stacked [gate | up] row is twice the GEMM's K.
@@ -55,8 +69,8 @@ public enum LinearOp {
         if let scale { try require(floats(scale) >= n, "linear: scale holds \(floats(scale)) values, needs \(n)") }
         if let residual { try require(residual.size >= m * n * a, "linear: residual holds \(residual.size) bytes, needs \(m)x\(n) \(activations)") }
 
-        let shader = input == .swiGLU ? Self.swiGLUShader(weights: weight.type, activations: activations)
-                                      : Self.shader(variant, weights: weight.type, activations: activations)
+        let shader = try input == .swiGLU ? Self.swiGLUShader(weights: weight.format, activations: activations)
+                                          : Self.shader(variant, weights: weight.format, activations: activations)
         let local: Int
         switch variant {
         case .tiled: local = 256
@@ -72,7 +86,7 @@ public enum LinearOp {
         }
         let pipeline = try seq.device.pipeline(shader, bindings: 6, pushConstantSize: 36, specialization: spec)
 
-        for slice in slices(rows: n, rowBytes: k * weight.type.size, caps: caps) {
+        for slice in slices(rows: n, rowBytes: weight.rowBytes, caps: caps) {
             let w = weight.rowSlice(first: slice.lowerBound, count: slice.count)
             let push: [UInt32] = [UInt32(m), UInt32(slice.count), UInt32(k), UInt32(slice.lowerBound), UInt32(n),
                                   bias == nil ? 0 : 1, activation.rawValue, residual == nil ? 0 : 1, scale == nil ? 0 : 1]
@@ -89,7 +103,8 @@ public enum LinearOp {
                 groups = (min(Grid.maxGroups, Grid.ceilDiv(Grid.ceilDiv(slice.count, 4), subgroups)), 1, 1)
             }
             let flops = 2.0 * Double(m) * Double(slice.count) * Double(k)
-            let bytes = Double(w.size + (m * xWidth + m * slice.count) * a)
+            // The weight bytes as stored (rowBytes: codes, scales and padding), read once.
+            let bytes = Double(slice.count * weight.rowBytes + (m * xWidth + m * slice.count) * a)
             // Absent optional operands bind X as a placeholder the shader never reads.
             let bindings: [Binding] = [.read(x), .read(w), .read(bias ?? x), residual.map { _ in .readWrite(y) } ?? .write(y),
                                        .read(residual ?? x), .read(scale ?? x)]
@@ -98,31 +113,21 @@ public enum LinearOp {
         }
     }
 
-    static func shader(_ variant: Variant, weights: StorageType, activations: StorageType) -> ShaderSource {
-        switch (variant, weights, activations) {
-        case (.tiled, .f16, .f32): return ShaderLibrary.linear_tiled_f16
-        case (.tiled, .f32, .f32): return ShaderLibrary.linear_tiled_f32
-        case (.tiled, .f16, .f16): return ShaderLibrary.linear_tiled_f16_a16
-        case (.tiled, .f32, .f16): return ShaderLibrary.linear_tiled_f32_a16
-        case (.subgroup, .f16, .f32): return ShaderLibrary.linear_subgroup_f16
-        case (.subgroup, .f32, .f32): return ShaderLibrary.linear_subgroup_f32
-        case (.subgroup, .f16, .f16): return ShaderLibrary.linear_subgroup_f16_a16
-        case (.subgroup, .f32, .f16): return ShaderLibrary.linear_subgroup_f32_a16
-        case (.gemv, .f16, .f32): return ShaderLibrary.gemv_f16
-        case (.gemv, .f32, .f32): return ShaderLibrary.gemv_f32
-        case (.gemv, .f16, .f16): return ShaderLibrary.gemv_f16_a16
-        case (.gemv, .f32, .f16): return ShaderLibrary.gemv_f32_a16
-        }
+    /// The kernel for a variant, weight format and activation storage: `<file>_<format>[_a16]`
+    /// (Shaders/linear_tiled.comp, linear_subgroup.comp, gemv.comp).
+    static func shader(_ variant: Variant, weights: WeightFormat, activations: StorageType) throws -> ShaderSource {
+        let file = variant == .gemv ? "gemv" : "linear_\(variant)"
+        return try kernel(file + "_" + weights.rawValue + (activations == .f16 ? "_a16" : ""), "linear: no \(variant) kernel for \(weights) weights")
     }
 
     /// The GEMV whose X rows are stacked [gate | up] (Shaders/gemv.comp, SWIGLU_INPUT).
-    static func swiGLUShader(weights: StorageType, activations: StorageType) -> ShaderSource {
-        switch (weights, activations) {
-        case (.f16, .f32): return ShaderLibrary.gemv_f16_swiglu
-        case (.f32, .f32): return ShaderLibrary.gemv_f32_swiglu
-        case (.f16, .f16): return ShaderLibrary.gemv_f16_a16_swiglu
-        case (.f32, .f16): return ShaderLibrary.gemv_f32_a16_swiglu
-        }
+    static func swiGLUShader(weights: WeightFormat, activations: StorageType) throws -> ShaderSource {
+        try kernel("gemv_" + weights.rawValue + (activations == .f16 ? "_a16" : "") + "_swiglu", "linear: no SwiGLU-input gemv kernel for \(weights) weights")
+    }
+
+    private static func kernel(_ name: String, _ missing: @autoclosure () -> String) throws -> ShaderSource {
+        try ShaderLibrary.variant(name, in: ShaderLibrary.gemv_variants + ShaderLibrary.linear_tiled_variants + ShaderLibrary.linear_subgroup_variants,
+                                  missing())
     }
 
     /// Row ranges whose weight bytes fit one binding, each starting at an aligned offset.

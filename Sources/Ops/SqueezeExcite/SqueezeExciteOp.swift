@@ -18,7 +18,8 @@ public enum SqueezeExciteOp {
 
     static func padded(_ floats: Int) -> Int { Grid.ceilDiv(floats, 64) * 64 }
 
-    /// `reduce`: LinearWeight [reduced][channels]; `expand`: [channels][reduced]; biases fp32.
+    /// `reduce`: LinearWeight [reduced][channels]; `expand`: [channels][reduced], in any
+    /// `WeightFormat` (the model keeps these small weights f32 or f16); biases fp32.
     public static func encode(_ seq: CommandSequence, x: BufferView, y: BufferView, pixels: Int, channels: Int,
                               reduce: LinearWeight, reduceBias: BufferView?, expand: LinearWeight, expandBias: BufferView?,
                               scratch: BufferView, gelu: Bool = false, activations: StorageType = .f32,
@@ -59,7 +60,8 @@ public enum SqueezeExciteOp {
     /// output[n] = act(W[n, :] . input + b[n]), act 1 = ReLU, 2 = sigmoid.
     static func fc(_ seq: CommandSequence, input: BufferView, weight: LinearWeight, bias: BufferView?, output: BufferView,
                    activation: UInt32, label: String) throws {
-        let shader = weight.type == .f16 ? ShaderLibrary.se_fc_f16 : ShaderLibrary.se_fc_f32
+        let shader = try ShaderLibrary.variant("se_fc_" + weight.format.rawValue, in: ShaderLibrary.squeeze_excite_variants,
+                                               "squeeze-excite: no kernel for \(weight.format) weights")
         let pipeline = try seq.device.pipeline(shader, bindings: 4, pushConstantSize: 16, specialization: [UInt32(fcLocal)])
         let (n, k) = (weight.rows, weight.cols)
         try seq.dispatch(pipeline, [.read(input), .read(weight.rowSlice(first: 0, count: weight.rows)), .read(bias ?? input), .write(output)],

@@ -71,3 +71,8 @@ enum Tolerance {
     /// The bound leaves a factor 12 for summation order and fp32 rounding of the arithmetic.
     static let fp16Activations: Double = 1e-6
 }
+
+extension StorageType {
+    /// The weight format storing values the same way.
+    var weightFormat: WeightFormat { self == .f16 ? .f16 : .f32 }
+}

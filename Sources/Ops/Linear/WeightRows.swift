@@ -1,0 +1,85 @@
+/// A [rows][cols] weight matrix that can be read a range of rows at a time, so a weight is
+/// uploaded in bounded chunks and never needs a whole fp32 copy on the host.
+public protocol WeightRows {
+    var rows: Int { get }
+    var cols: Int { get }
+    /// Writes rows `range` as fp32 into `out` (`range.count * cols` values).
+    func readRows(_ range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) throws
+    /// Calls `body` with the stored bytes of rows `range` when they are already `format`'s bytes
+    /// (a bf16 checkpoint uploaded as bf16), so they are copied without conversion; returns
+    /// false, without calling `body`, when they are not.
+    func withStoredRows(_ range: Range<Int>, as format: WeightFormat, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool
+}
+
+extension WeightRows {
+    public func withStoredRows(_ range: Range<Int>, as format: WeightFormat, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool { false }
+
+    /// Every value as fp32 (small weights, tests and the CPU reference).
+    public func allFloats() throws -> [Float] {
+        try [Float](unsafeUninitializedCapacity: rows * cols) { out, n in
+            try readRows(0..<rows, into: out)
+            n = rows * cols
+        }
+    }
+}
+
+/// Host fp32 values [rows][cols].
+public struct FloatRows: WeightRows {
+    public let values: [Float]
+    public let rows: Int
+    public let cols: Int
+
+    public init(_ values: [Float], rows: Int, cols: Int) throws {
+        try require(rows > 0 && cols > 0 && values.count == rows * cols, "weight: \(values.count) values for \(rows)x\(cols)")
+        self.values = values
+        self.rows = rows
+        self.cols = cols
+    }
+
+    public func readRows(_ range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) throws {
+        values.withUnsafeBufferPointer { src in
+            _ = out.initialize(from: src[range.lowerBound * cols..<range.upperBound * cols])
+        }
+    }
+}
+
+/// Several weights over the same input stacked row-wise ([q; k; v], [gate; up]).
+public struct StackedRows: WeightRows {
+    public let parts: [any WeightRows]
+    public let rows: Int
+    public let cols: Int
+
+    public init(_ parts: [any WeightRows]) throws {
+        let cols = parts.first?.cols ?? 0
+        try require(!parts.isEmpty && parts.allSatisfy { $0.cols == cols }, "stacked weight: parts of different widths \(parts.map(\.cols))")
+        self.parts = parts
+        self.cols = cols
+        rows = parts.reduce(0) { $0 + $1.rows }
+    }
+
+    /// (part, rows of that part) covering `range`.
+    private func pieces(_ range: Range<Int>) -> [(any WeightRows, Range<Int>)] {
+        var out: [(any WeightRows, Range<Int>)] = []
+        var first = 0
+        for p in parts {
+            let lo = max(range.lowerBound, first), hi = min(range.upperBound, first + p.rows)
+            if lo < hi { out.append((p, lo - first..<hi - first)) }
+            first += p.rows
+        }
+        return out
+    }
+
+    public func readRows(_ range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) throws {
+        var done = 0
+        for (p, r) in pieces(range) {
+            try p.readRows(r, into: UnsafeMutableBufferPointer(rebasing: out[done..<done + r.count * cols]))
+            done += r.count * cols
+        }
+    }
+
+    public func withStoredRows(_ range: Range<Int>, as format: WeightFormat, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        let pieces = pieces(range)
+        guard pieces.count == 1, let (p, r) = pieces.first else { return false }
+        return try p.withStoredRows(r, as: format, body)
+    }
+}
