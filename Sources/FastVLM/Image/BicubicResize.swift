@@ -127,46 +127,60 @@ enum BicubicResize {
     private static func resampleBand(_ src: PixelView, x: ResampleAxis, y: ResampleAxis, rows band: Range<Int>,
                                      into out: UnsafeMutablePointer<Float>, size s: Int, table: [Float]) {
         let span = y.sourceSpan(band)
+        var rows = [UInt8](repeating: 0, count: span.count * x.live.count * 3)
+        rows.withUnsafeMutableBufferPointer { tmp in
+            horizontal(src, x: x, rows: span, into: tmp.baseAddress!)
+            vertical(UnsafePointer(tmp.baseAddress!), firstRow: span.lowerBound, x: x, y: y, rows: band, into: out, size: s, table: table)
+        }
+    }
+
+    static let half = Int32(1) << Int32(ResampleAxis.precisionBits - 1)
+
+    /// Source rows `rows` resized along x (live columns only), as interleaved RGB bytes.
+    private static func horizontal(_ src: PixelView, x: ResampleAxis, rows: Range<Int>, into tmp: UnsafeMutablePointer<UInt8>) {
         let cols = x.live, width = cols.count * 3
-        let half = Int32(1) << Int32(ResampleAxis.precisionBits - 1)
-        var rowsBuffer = [UInt8](repeating: 0, count: span.count * width)
-        rowsBuffer.withUnsafeMutableBufferPointer { tmp in
-            x.weights.withUnsafeBufferPointer { kx in
-                for r in span {
-                    let line = src.base + r * src.width * src.channels
-                    let dst = tmp.baseAddress! + (r - span.lowerBound) * width
-                    for (j, c) in cols.enumerated() {
-                        let start = x.starts[c], n = x.counts[c], k = kx.baseAddress! + x.offsets[c]
-                        var s0 = half, s1 = half, s2 = half
-                        var p = line + start * src.channels
-                        for i in 0..<n {
-                            let w = k[i]
-                            s0 &+= Int32(p[0]) &* w
-                            s1 &+= Int32(p[1]) &* w
-                            s2 &+= Int32(p[2]) &* w
-                            p += src.channels
-                        }
-                        dst[3 * j] = clip8(s0)
-                        dst[3 * j + 1] = clip8(s1)
-                        dst[3 * j + 2] = clip8(s2)
+        x.weights.withUnsafeBufferPointer { kx in
+            for r in rows {
+                let line = src.base + r * src.width * src.channels
+                let dst = tmp + (r - rows.lowerBound) * width
+                for (j, c) in cols.enumerated() {
+                    let n = x.counts[c], k = kx.baseAddress! + x.offsets[c]
+                    var s0 = half, s1 = half, s2 = half
+                    var p = line + x.starts[c] * src.channels
+                    for i in 0..<n {
+                        let w = k[i]
+                        s0 &+= Int32(p[0]) &* w
+                        s1 &+= Int32(p[1]) &* w
+                        s2 &+= Int32(p[2]) &* w
+                        p += src.channels
                     }
+                    dst[3 * j] = clip8(s0)
+                    dst[3 * j + 1] = clip8(s1)
+                    dst[3 * j + 2] = clip8(s2)
                 }
             }
-            var acc = [Int32](repeating: 0, count: width)
-            acc.withUnsafeMutableBufferPointer { acc in
-                y.weights.withUnsafeBufferPointer { ky in
-                    for yy in band {
-                        for j in 0..<width { acc[j] = half }
-                        let start = y.starts[yy], k = ky.baseAddress! + y.offsets[yy]
-                        for i in 0..<y.counts[yy] {
-                            let w = k[i]
-                            let line = tmp.baseAddress! + (start + i - span.lowerBound) * width
-                            for j in 0..<width { acc[j] &+= Int32(line[j]) &* w }
-                        }
-                        for ch in 0..<3 {
-                            let row = out + (ch * s + yy) * s + cols.lowerBound
-                            for j in 0..<cols.count { row[j] = table[Int(clip8(acc[3 * j + ch]))] }
-                        }
+        }
+    }
+
+    /// Output rows `rows` from the horizontally resized rows (the first is source row
+    /// `firstRow`), written planar as v/255.
+    private static func vertical(_ tmp: UnsafePointer<UInt8>, firstRow: Int, x: ResampleAxis, y: ResampleAxis, rows: Range<Int>,
+                                 into out: UnsafeMutablePointer<Float>, size s: Int, table: [Float]) {
+        let cols = x.live, width = cols.count * 3
+        var acc = [Int32](repeating: 0, count: width)
+        acc.withUnsafeMutableBufferPointer { acc in
+            y.weights.withUnsafeBufferPointer { ky in
+                for yy in rows {
+                    for j in 0..<width { acc[j] = half }
+                    let start = y.starts[yy], k = ky.baseAddress! + y.offsets[yy]
+                    for i in 0..<y.counts[yy] {
+                        let w = k[i]
+                        let line = tmp + (start + i - firstRow) * width
+                        for j in 0..<width { acc[j] &+= Int32(line[j]) &* w }
+                    }
+                    for ch in 0..<3 {
+                        let row = out + (ch * s + yy) * s + cols.lowerBound
+                        for j in 0..<cols.count { row[j] = table[Int(clip8(acc[3 * j + ch]))] }
                     }
                 }
             }
