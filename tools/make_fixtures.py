@@ -4,6 +4,7 @@
   python3 tools/make_fixtures.py tiny                      # Tests/FastVLMTests/Fixtures (committed)
   python3 tools/make_fixtures.py qwen2-vocab --out DIR     # the real Qwen2 BPE files (ignored folder)
   python3 tools/make_fixtures.py full --size 0.5b --layout apple --out DIR   # full-size random weights
+  python3 tools/make_fixtures.py full --size 7b --layers 2 --out DIR         # 7B widths, 2 layers
   python3 tools/make_fixtures.py sizes                     # goldens of the tiny model at other input sizes
   python3 tools/make_fixtures.py preprocess                # decoding and preprocessing goldens only
 
@@ -237,15 +238,19 @@ def write_apple_checkpoint(torch, model, out: Path, vocab_rows: int, tokenizer, 
     from safetensors.torch import save_file
     out.mkdir(parents=True, exist_ok=True)
     state = {}
+    tied = bool(model.config.text_config.tie_word_embeddings)
     for name, t in model.state_dict().items():
         if name == "lm_head.weight":
+            if not tied:   # 7B: a head of its own
+                state["lm_head.weight"] = t.detach()[:vocab_rows].to(dtype).contiguous()
             continue
         t = t.detach().clone()
         if name.endswith("embed_tokens.weight"):
             t = t[:vocab_rows].clone()
         state[apple_name(name)] = t.contiguous() if t.dtype == torch.int64 else t.to(dtype).contiguous()
-    # Apple stores lm_head although its config says tied: store the embedding itself.
-    state["lm_head.weight"] = state["model.embed_tokens.weight"].clone()
+    if tied:
+        # Apple stores lm_head although its config says tied: store the embedding itself.
+        state["lm_head.weight"] = state["model.embed_tokens.weight"].clone()
     # The unused CLIP head of MobileCLIP: [C_out, C_out/4].
     out_dim = model.config.vision_config.hidden_size
     state["model.vision_tower.vision_tower.model.head.proj"] = (torch.randn(out_dim, out_dim // 4) * 0.02).to(dtype)
@@ -264,7 +269,7 @@ def write_apple_checkpoint(torch, model, out: Path, vocab_rows: int, tokenizer, 
         "rms_norm_eps": text.rms_norm_eps,
         "rope_theta": text.rope_parameters["rope_theta"],
         "vocab_size": vocab_rows,
-        "tie_word_embeddings": True,
+        "tie_word_embeddings": tied,
         "bos_token_id": tokenizer["<|endoftext|>"],
         "eos_token_id": tokenizer["<|im_end|>"],
         "torch_dtype": "bfloat16",
@@ -698,6 +703,8 @@ def make_full(args):
     torch = import_torch()
     spec = dict(SIZES[args.size])
     vocab, tied = spec.pop("vocab"), spec.pop("tied")
+    if args.layers:
+        spec["num_hidden_layers"] = args.layers   # the real widths with fewer layers (memory tests)
     text = dict(spec, rope_theta=1000000.0, rms_norm_eps=1e-6, max_position_embeddings=32768)
     text["head_dim"] = text["hidden_size"] // text["num_attention_heads"]
     hf_vocab = 152000 if vocab == 151936 else 152128
@@ -732,6 +739,7 @@ def main():
     f = sub.add_parser("full")
     f.add_argument("--size", choices=sorted(SIZES), default="0.5b")
     f.add_argument("--layout", choices=["apple", "hf"], default="apple")
+    f.add_argument("--layers", type=int, default=0, help="language-model layers (default: the released count)")
     f.add_argument("--out", required=True)
     args = parser.parse_args()
     {"tiny": make_tiny, "sizes": make_sizes, "preprocess": make_preprocess, "qwen2-vocab": qwen2_vocab, "full": make_full}[args.command](args)

@@ -31,8 +31,9 @@ public struct PhaseProfile: Sendable {
         var summary = String(format: "   %.2f GFLOP at %.2f GFLOP/s, %.3f GB moved at %.2f GB/s", flops / 1e9, flops / total, bytes / 1e9, bytes / total)
         if steps > 1 {
             let n = Double(steps)
-            summary += String(format: "; per step (%d steps): GPU %.3f ms, wall %.3f ms, %.0f dispatches, %.0f submits, %.0f bytes read back",
-                              steps, gpuNs / 1e6 / n, wallSeconds * 1e3 / n, Double(stats.dispatches) / n, Double(stats.submits) / n, Double(readbackBytes) / n)
+            summary += String(format: "; per step (%d steps): GPU %.3f ms, wall %.3f ms, %.2f MB moved, %.0f dispatches, %.0f submits, %.0f bytes read back",
+                              steps, gpuNs / 1e6 / n, wallSeconds * 1e3 / n, bytes / 1e6 / n, Double(stats.dispatches) / n, Double(stats.submits) / n,
+                              Double(readbackBytes) / n)
         }
         lines.append(summary)
         lines.append(pad("op", 34) + pad("count", 7) + pad("total ms", 10) + pad("mean us", 10) + pad("GFLOP/s", 9) + pad("GB/s", 8) + "share")

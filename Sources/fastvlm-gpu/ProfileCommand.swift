@@ -24,7 +24,6 @@ struct ProfileCommand: ParsableCommand {
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
-        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
         guard options.runtime.backend == .gpu else { throw ValidationError("profile times GPU kernels; it needs --backend gpu") }
     }
 

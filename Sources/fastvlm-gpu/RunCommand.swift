@@ -96,11 +96,24 @@ struct ModelRunOptions: ParsableArguments {
     @Option(help: "A float32 .npy of shape [1,3,S,S] used instead of the image preprocessing.")
     var pixelValues: String?
 
-    @Option(help: "Write pixel_values.npy, vision_features.npy, projector_out.npy and logits_last.npy here.")
+    @Option(help: "Write pixel_values.npy, vision_features.npy, projector_out.npy, logits_last.npy and token_ids.json here.")
     var dump: String?
+
+    @Option(help: ArgumentHelp("Teacher forcing: comma-separated token ids fed as the answer; the output ids are the model's choice after each prefix.",
+                               visibility: .hidden))
+    var forceTokens: String?
 
     func validate() throws {
         guard image != nil || pixelValues != nil else { throw ValidationError("give --image FILE or --pixel-values FILE.npy") }
+        if let forceTokens {
+            guard let ids = Self.ids(forceTokens), !ids.isEmpty else { throw ValidationError("--force-tokens must be comma-separated token ids") }
+            guard ids.count <= generation.maxTokens else { throw ValidationError("--force-tokens gives \(ids.count) tokens, more than --max-tokens \(generation.maxTokens)") }
+        }
+    }
+
+    static func ids(_ text: String) -> [Int]? {
+        let ids = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return ids.contains(nil) ? nil : ids.map { $0! }.filter { $0 >= 0 }.count == ids.count ? ids.map { $0! } : nil
     }
 
     var request: GenerationRequest {
@@ -109,6 +122,7 @@ struct ModelRunOptions: ParsableArguments {
         r.pixelValues = pixelValues.map { URL(fileURLWithPath: $0) }
         r.preprocess = preprocess
         r.dump = dump.map { URL(fileURLWithPath: $0) }
+        r.forcedTokens = forceTokens.flatMap(Self.ids)
         return r
     }
 

@@ -23,6 +23,9 @@ final class ModelFilesTests: XCTestCase {
         }
         XCTAssertEqual(try apple.weights.vision.convExp.weight.floats(), try hf.weights.vision.convExp.weight.floats())
         XCTAssertEqual(apple.weights.vision.convExp.groups, apple.weights.vision.convExp.inChannels)
+        // Apple stores lm_head with the embedding's values: tied, like HF's omitted head.
+        XCTAssertTrue(apple.weights.language.tiedEmbeddings)
+        XCTAssertTrue(hf.weights.language.tiedEmbeddings)
         XCTAssertEqual(try apple.weights.projector.fc1.weight.floats(), try hf.weights.projector.fc1.weight.floats())
         var ta = apple.weights.language.config, tb = hf.weights.language.config
         XCTAssertNotEqual(ta.vocabSize, tb.vocabSize)   // HF pads the vocabulary

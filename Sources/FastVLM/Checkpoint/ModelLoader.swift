@@ -191,9 +191,14 @@ struct CanonicalTensors {
                 down: try linear(k + "mlp.down_proj", out: h, in: i, bias: false)))
         }
         let embedding = try tensor(l + "embed_tokens.weight")
-        // Apple stores lm_head even when its config says tied (transformers then ignores it);
-        // HF-native small models omit it.
-        let head = tied || !has("lm_head.weight") ? embedding : try tensor("lm_head.weight", shape: embed.shape)
+        // HF-native small models omit lm_head; Apple stores it even when its config says tied
+        // (the embedding's values again). transformers ties only a head with the embedding's
+        // values, so a stored head of other values is used, whatever the config says.
+        var head = embedding
+        if has("lm_head.weight") {
+            let stored = try tensor("lm_head.weight", shape: embed.shape)
+            if try !(tied && stored.hasSameValues(as: embedding)) { head = stored }
+        }
         return Qwen2Weights(config: config, embedTokens: embedding, layers: layers, norm: try floats(l + "norm.weight", shape: [h]), lmHead: head)
     }
 }

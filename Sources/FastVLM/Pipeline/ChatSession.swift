@@ -72,7 +72,11 @@ public final class ChatSession {
             promptCount = ids.count
         }
         t.ttft = t.preprocess + t.vision + t.projector + t.prefill
-        let (generated, stop) = try p.decode(from: first, maxTokens: request.maxTokens, sampling: request.sampling, rng: &rng, timings: &t, onText: onText)
+        let (generated, stop) = try p.decode(from: first, maxTokens: request.maxTokens, sampling: request.sampling, forced: request.forcedTokens,
+                                             rng: &rng, timings: &t, onText: onText)
+        if turns == 0, let dump = request.dump {
+            try JSONEncoder().encode(generated).write(to: dump.appending(path: "token_ids.json"))
+        }
         carry = (stop == nil ? Array(generated.suffix(1)) : []) + p.tokenizer.encode("<|im_end|>")
         turns += 1
         t.peakDeviceBytes = p.device?.peakBytesInUse ?? 0

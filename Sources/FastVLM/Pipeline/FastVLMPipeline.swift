@@ -204,18 +204,20 @@ public final class FastVLMPipeline {
     }
 
     /// Samples until a stop token or `maxTokens`, streaming text. Returns the tokens and the
-    /// stop token that ended them (sampled but not yet fed to the cache), if any.
-    func decode(from first: Int, maxTokens: Int, sampling: SamplingParameters, rng: inout SplitMix64, timings t: inout Timings,
-                onText: (String) -> Void) throws -> (tokens: [Int], stop: Int?) {
+    /// stop token that ended them (sampled but not yet fed to the cache), if any. With `forced`
+    /// tokens, feeds those instead of the chosen ones and runs for exactly that many steps.
+    func decode(from first: Int, maxTokens: Int, sampling: SamplingParameters, forced: [Int]? = nil, rng: inout SplitMix64,
+                timings t: inout Timings, onText: (String) -> Void) throws -> (tokens: [Int], stop: Int?) {
         let start = now()
         var next = first
         var generated: [Int] = []
         var stream = StreamingDecoder(tokenizer: tokenizer)
-        while generated.count < maxTokens, !stopTokens.contains(next) {
+        let limit = forced?.count ?? maxTokens
+        while generated.count < limit, forced != nil || !stopTokens.contains(next) {
             generated.append(next)
             onText(stream.append(next))
-            if generated.count == maxTokens { break }
-            next = try language.decode(next, sampling: sampling, rng: &rng)
+            if generated.count == limit { break }
+            next = try language.decode(forced?[generated.count - 1] ?? next, sampling: sampling, rng: &rng)
         }
         onText(stream.finish())
         t.decode = seconds(since: start)

@@ -13,6 +13,10 @@ public struct GenerationRequest: Sendable {
     public var maxTokens: Int = 256
     public var sampling = SamplingParameters()
     public var dump: URL?
+    /// Teacher forcing: each decode step feeds these tokens instead of the ones chosen, so
+    /// `tokenIDs` holds the model's choice after every prefix of this reference continuation
+    /// (what format accuracy is scored by). Decoding runs for exactly these tokens.
+    public var forcedTokens: [Int]?
 
     public init(prompt: String) { self.prompt = prompt }
 }
