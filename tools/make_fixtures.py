@@ -5,6 +5,8 @@
   python3 tools/make_fixtures.py qwen2-vocab --out DIR     # the real Qwen2 BPE files (ignored folder)
   python3 tools/make_fixtures.py full --size 0.5b --layout apple --out DIR   # full-size random weights
   python3 tools/make_fixtures.py full --size 7b --layers 2 --out DIR         # 7B widths, 2 layers
+  python3 tools/make_fixtures.py sizes                     # goldens of the tiny model at other input sizes
+  python3 tools/make_fixtures.py preprocess                # decoding and preprocessing goldens only
 
 The tiny model keeps every layer type of FastViTHD (stem, RepMixer stages, grouped 7x7
 downsamplers, attention stages with RepCPE, conv_exp with SE) and a real Qwen2 decoder with GQA,
@@ -417,9 +419,55 @@ def make_tiny(args):
     verify_reload(torch, hf_dir, hf_input, pixel_values, logits)
     make_tokenizer_goldens()
     make_preprocess_goldens(torch)
+    make_size_goldens(torch)
     report_sizes()
     print("stage RMS:", ", ".join(f"{n}={v:.3f}" for n, v in rms))
     print("greedy:", generated, "min margin %.4f" % min(margins))
+
+
+# Input sizes other than the checkpoint's: FastViTHD is convolutions plus attention with a
+# convolutional position encoding, so it runs at any multiple of 64 ((S/64)^2 image tokens).
+OTHER_SIZES = (64, 192, 256)
+
+
+def make_size_goldens(torch):
+    """goldens/size<S>/: pixel values, vision features, projector rows and last-position logits
+    of the committed tiny HF checkpoint run by transformers at input size S (image_seq_length
+    (S/64)^2), prompt and tokenizer as in golden.json."""
+    from transformers import FastVlmForConditionalGeneration
+    golden = json.loads((FIXTURES / "goldens" / "golden.json").read_text())
+    model = FastVlmForConditionalGeneration.from_pretrained(str(FIXTURES / "tiny-hf"), attn_implementation="eager").eval()
+    image_id = golden["image_token_id"]
+    ids = golden["hf_input_ids"]
+    before, after = ids[:ids.index(image_id)], [i for i in ids[ids.index(image_id):] if i != image_id]
+    for size in OTHER_SIZES:
+        out = FIXTURES / "goldens" / f"size{size}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        n_tokens = (size // 64) ** 2
+        pixel_values = synthetic_pixels(torch, size)
+        hf_input = before + [image_id] * n_tokens + after
+        with torch.no_grad():
+            feats = model.model.vision_tower(pixel_values=pixel_values).last_hidden_state
+            assert feats.shape[-2:] == (size // 64, size // 64), feats.shape
+            tokens_in = feats.flatten(2).permute(0, 2, 1)
+            projected = model.model.multi_modal_projector(tokens_in)
+            logits = model(input_ids=torch.tensor([hf_input]), pixel_values=pixel_values).logits[0, -1]
+        save_npy(out / "pixel_values.npy", pixel_values.numpy())
+        save_npy(out / "vision_features.npy", tokens_in.numpy())
+        save_npy(out / "projector_out.npy", projected.numpy())
+        save_npy(out / "logits_last.npy", logits[:golden["logits_rows"]].numpy())
+        (out / "golden.json").write_text(json.dumps({"image_size": size, "image_tokens": n_tokens, "hf_input_ids": hf_input}, indent=1))
+
+
+def make_preprocess(args):
+    make_preprocess_goldens(import_torch())
+    report_sizes()
+
+
+def make_sizes(args):
+    make_size_goldens(import_torch())
+    report_sizes()
 
 
 def verify_reload(torch, hf_dir, hf_input, pixel_values, logits):
@@ -503,6 +551,37 @@ def make_preprocess_goldens(torch):
     hf = processor(images=Image.open(out / "rgba.png"), return_tensors="np")["pixel_values"].astype(np.float32)
     np.save(out / "rgba_hf.npy", hf)
     (out / "backend.txt").write_text(type(processor).__name__ + "\n")
+    make_scene_goldens(out)
+
+
+SCENE_SIZE = 128
+
+
+def make_scene_goldens(out: Path):
+    """scene.jpg, a 480x360 photo-like JPEG (more than twice the 128 input), and Pillow's Apple
+    and transformers preparation of it from the full-size decode: the reference for preparation
+    that decodes JPEGs at a reduced DCT scale."""
+    import numpy as np
+    from PIL import Image
+    from transformers import CLIPImageProcessor
+    h, w = 360, 480
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = 128 + 100 * np.sin(x / 23) * np.cos(y / 31)
+    g = 255 * x / (w - 1) * (((x // 40 + y // 30) % 2) * 0.5 + 0.5)
+    b = 200 * ((x - 300) ** 2 + (y - 150) ** 2 < 80 ** 2) + 30 * np.cos((x + y) / 7)
+    noise = np.random.default_rng(3).normal(0, 6, (h, w, 3))
+    rgb = np.clip(np.stack([r, g, b], -1) + noise + 20, 0, 255).astype(np.uint8)
+    Image.fromarray(rgb).save(out / "scene.jpg", quality=92)
+    s = SCENE_SIZE
+    im = Image.open(out / "scene.jpg").convert("RGB")
+    square = Image.new("RGB", (w, w), (0, 0, 0))
+    square.paste(im, (0, (w - h) // 2))
+    apple = np.asarray(square.resize((s, s), Image.BICUBIC)).astype(np.float32).transpose(2, 0, 1) / 255
+    np.save(out / f"scene_apple_{s}.npy", apple[None])
+    processor = CLIPImageProcessor(size={"shortest_edge": s}, crop_size={"height": s, "width": s}, do_center_crop=True,
+                                   image_mean=[0, 0, 0], image_std=[1, 1, 1], resample=3)
+    hf = processor(images=Image.open(out / "scene.jpg"), return_tensors="np")["pixel_values"].astype(np.float32)
+    np.save(out / f"scene_hf_{s}.npy", hf)
 
 
 def write_png(path: Path, rgb, bit_depth: int, interlaced: bool):
@@ -653,6 +732,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("tiny")
+    sub.add_parser("sizes")
+    sub.add_parser("preprocess")
     v = sub.add_parser("qwen2-vocab")
     v.add_argument("--out", required=True)
     f = sub.add_parser("full")
@@ -661,7 +742,7 @@ def main():
     f.add_argument("--layers", type=int, default=0, help="language-model layers (default: the released count)")
     f.add_argument("--out", required=True)
     args = parser.parse_args()
-    {"tiny": make_tiny, "qwen2-vocab": qwen2_vocab, "full": make_full}[args.command](args)
+    {"tiny": make_tiny, "sizes": make_sizes, "preprocess": make_preprocess, "qwen2-vocab": qwen2_vocab, "full": make_full}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,28 @@ static void on_error(png_structp png, png_const_charp text) {
 
 static void on_warning(png_structp png, png_const_charp text) { (void)png; (void)text; }
 
+static uint32_t big_endian(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+int ic_png_header(const uint8_t *data, size_t size, int *width, int *height, char *message, size_t message_size) {
+    if (size < 8 || png_sig_cmp(data, 0, 8) != 0) {
+        snprintf(message, message_size, "not a PNG file");
+        return IC_NOT_IMAGE;
+    }
+    // The signature is followed by the IHDR chunk: length 13, "IHDR", width, height.
+    if (size < 24 || big_endian(data + 8) != 13 || memcmp(data + 12, "IHDR", 4) != 0) {
+        snprintf(message, message_size, "no IHDR chunk after the PNG signature");
+        return IC_CORRUPT;
+    }
+    uint32_t w = big_endian(data + 16), h = big_endian(data + 20);
+    if (w == 0 || h == 0 || w > 0x7fffffffu || h > 0x7fffffffu) {
+        snprintf(message, message_size, "invalid image size %ux%u in the PNG header", w, h);
+        return IC_CORRUPT;
+    }
+    *width = (int)w;
+    *height = (int)h;
+    return IC_OK;
+}
+
 int ic_decode_png(const uint8_t *data, size_t size, uint64_t max_pixels, ic_image *out, char *message, size_t message_size) {
     memset(out, 0, sizeof(*out));
     if (size < 8 || png_sig_cmp(data, 0, 8) != 0) {
@@ -89,11 +111,14 @@ int ic_decode_png(const uint8_t *data, size_t size, uint64_t max_pixels, ic_imag
     png_destroy_read_struct(&png, &info, NULL);
     out->width = (int)width;
     out->height = (int)height;
-    out->rgba = pixels;
+    out->channels = 4;
+    out->scale_num = 1;
+    out->scale_denom = 1;
+    out->pixels = pixels;
     return IC_OK;
 }
 
 void ic_free(ic_image *image) {
-    free(image->rgba);
-    image->rgba = NULL;
+    free(image->pixels);
+    image->pixels = NULL;
 }

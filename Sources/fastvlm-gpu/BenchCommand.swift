@@ -4,6 +4,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Repeatable benchmarks.",
-        subcommands: [BenchModelCommand.self, BenchOpsCommand.self],
+        subcommands: [BenchModelCommand.self, BenchOpsCommand.self, BenchResolutionsCommand.self],
         defaultSubcommand: BenchModelCommand.self)
 }

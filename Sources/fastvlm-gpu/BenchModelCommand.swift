@@ -19,14 +19,7 @@ struct BenchModelCommand: ParsableCommand {
 
     @OptionGroup var runtime: RuntimeArguments
 
-    @Option(help: "Timed repetitions.")
-    var repetitions = 3
-
-    @Option(help: "Untimed warm-up passes first.")
-    var warmups = 1
-
-    @Option(help: "Text tokens in the prompt besides the image tokens.")
-    var textTokens = 24
+    @OptionGroup var repeats: BenchRepetitionArguments
 
     @Option(help: "Decode steps timed per repetition.")
     var decodeTokens = 16
@@ -36,18 +29,16 @@ struct BenchModelCommand: ParsableCommand {
 
     func validate() throws {
         guard runtime.backend == .gpu else { throw ValidationError("bench times the GPU path; it needs --backend gpu") }
-        guard repetitions >= 1, warmups >= 0, textTokens >= 1, decodeTokens >= 1 else {
-            throw ValidationError("--repetitions, --text-tokens and --decode-tokens must be at least 1, --warmups at least 0")
-        }
+        guard decodeTokens >= 1 else { throw ValidationError("--decode-tokens must be at least 1") }
     }
 
     func run() throws {
         let note: (String) -> Void = { step in FileHandle.standardError.write(Data("bench: \(step)\n".utf8)) }
         let weightsInMemory = try BenchModelCommand.loadWeights(model, progress: note)
         var settings = ModelBenchmark.Settings()
-        settings.repetitions = repetitions
-        settings.warmups = warmups
-        settings.textTokens = textTokens
+        settings.repetitions = repeats.repetitions
+        settings.warmups = repeats.warmups
+        settings.textTokens = repeats.textTokens
         settings.decodeTokens = decodeTokens
         let report = try ModelBenchmark.run(name: model, weights: weightsInMemory, runtime: runtime.runtime(), settings: settings, progress: note)
         if json {

@@ -27,7 +27,7 @@ struct ChatCommand: ParsableCommand {
 
     func run() throws {
         let imageURL = URL(fileURLWithPath: image)
-        _ = try ImageFile.load(imageURL)   // a bad image fails now, not after loading the model
+        try ImageFile.check(imageURL)   // a bad image fails now, not after loading the model or at every turn
         let folder = try ModelArgument.folder(model)
         var options = runtime.runtime()
         options.contextTokens = context

@@ -18,12 +18,22 @@ struct RuntimeArguments: ParsableArguments {
     @Option(help: "Vulkan device index from `fastvlm-gpu devices` (default: FASTVLM_DEVICE, else the best GPU).")
     var device: Int?
 
+    @Option(help: "Vision encoder input side N, a multiple of 64 from 64 to 4096: (N/64)^2 image tokens (default: the checkpoint's, 1024 for the released models).")
+    var imageSize: Int?
+
+    func validate() throws {
+        if let imageSize {
+            do { try ImageSize.check(imageSize) } catch { throw ValidationError("--image-size: \(error)") }
+        }
+    }
+
     func runtime(profiling: Bool = false) -> RuntimeOptions {
         var r = RuntimeOptions()
         r.backend = backend
         r.weights = weights
         r.activationType = activations
         r.deviceIndex = device
+        r.imageSize = imageSize
         r.profiling = profiling
         return r
     }
@@ -147,6 +157,8 @@ struct RunCommand: ParsableCommand {
 
     /// Loads the model (with a progress line on stderr) and runs one request.
     static func generate(_ options: ModelRunOptions, profiling: Bool, streaming: Bool) throws -> GenerationResult {
+        // A bad image fails now, not after loading the model.
+        if let image = options.image { _ = try ImageFile.header(URL(fileURLWithPath: image)) }
         let folder = try options.modelFolder
         let pipeline = try FastVLMPipeline(folder: folder, runtime: options.runtime.runtime(profiling: profiling), sizedFor: options.request) { step in
             if streaming && isatty(2) != 0 { FileHandle.standardError.write(Data("\u{1B}[2K\rloading: \(step)...".utf8)) }

@@ -43,7 +43,7 @@ final class RunCommandTests: XCTestCase {
         let model = fixtures.appending(path: "tiny-apple").path
         let cases: [([String], String)] = [
             (["run", "--model", model, "--prompt", "hi"], "--image"),
-            (["run", "--model", "/nonexistent/model", "--image", "x.png", "--prompt", "hi"], "does not exist"),
+            (["run", "--model", "/nonexistent/model", "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "hi"], "does not exist"),
             (["run", "--model", model, "--image", "/nonexistent.png", "--prompt", "hi"], "nonexistent.png"),
             (["run", "--model", model, "--image", fixtures.appending(path: "tiny-apple/config.json").path, "--prompt", "hi"], "not a PNG or JPEG"),
             (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "   "], "prompt is empty"),

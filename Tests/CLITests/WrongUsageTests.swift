@@ -102,7 +102,7 @@ final class WrongUsageTests: XCTestCase {
         try check([
             (["run", "--model", model, "--image", image, "--prompt", "hi", "--max-tokens", "0"], "--max-tokens must be at least 1"),
             (["run", "--model", model, "--image", image, "--prompt", "hi", "--backend", "tpu"], "--backend"),
-            (["bench", "ops", "--weights", "q4"], "--weights must be f16 or f32"),
+            (["bench", "ops", "--weights", "q3"], "--weights must be one of f32, f16, bf16, q8, q4"),
             (["bench", "ops", "--shape", "1x2"], "shape '1x2' is not MxNxK"),
             (["tokenize", "--model", model, "--decode", "1 two 3"], "'two' is not a token id"),
         ])

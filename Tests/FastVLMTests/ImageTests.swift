@@ -50,6 +50,25 @@ final class ImageTests: XCTestCase {
         }
     }
 
+    /// A JPEG cut anywhere in its scan data (even just its end marker) is an error, never a
+    /// picture with grey rows, at full and at reduced scale.
+    func testTruncatedJPEGIsRefusedWhereverItEnds() throws {
+        let url = folder.appending(path: "scene.jpg")
+        let data = try Data(contentsOf: url)
+        let dir = FileManager.default.temporaryDirectory.appending(path: "fastvlm-cut-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for keep in [data.count / 3, data.count * 9 / 10, data.count - 100, data.count - 2] {
+            let cut = dir.appending(path: "cut.jpg")
+            try data.prefix(keep).write(to: cut)
+            XCTAssertThrowsError(try ImageFile.load(cut), "\(keep) bytes") {
+                XCTAssertTrue("\($0)".contains("corrupt or truncated JPEG"), "\($0)")
+            }
+            XCTAssertThrowsError(try Preprocess.pixels(file: cut, size: 64, mode: .apple), "\(keep) bytes, reduced scale")
+        }
+        XCTAssertNoThrow(try ImageFile.load(url))
+    }
+
     /// A header claiming 60000 x 60000 is refused before any pixel memory is allocated.
     func testHugePNGHeaderIsRefused() throws {
         var data = try Data(contentsOf: folder.appending(path: "rgb.png"))

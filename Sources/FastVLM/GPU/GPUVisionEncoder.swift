@@ -30,13 +30,17 @@ public final class GPUVisionEncoder {
     ///     exact comparisons).
     ///   - activationType: storage of the feature maps, qkv rows and projector rows (fp16 halves
     ///     the memory traffic; needs storageBuffer16BitAccess). Accumulation is fp32 either way.
+    ///   - imageSize: the input side S the sequences are recorded and the memory planned for, any
+    ///     multiple of 64 ((S/64)^2 tokens); nil: the checkpoint's.
     public init(device: Device, vision: FastViTHDWeights, projector: ProjectorWeights, formats: WeightFormats,
-                activationType: StorageType = .f32, profiling: Bool = false) throws {
+                activationType: StorageType = .f32, profiling: Bool = false, imageSize: Int? = nil) throws {
         self.device = device
         self.activationType = activationType
-        let s = vision.imageSize
-        imageSize = s
-        tokenCount = vision.tokenCount
+        let s = imageSize ?? vision.imageSize
+        try ImageSize.check(s)
+        try Self.checkBindings(vision, size: s, activations: activationType, device: device)
+        self.imageSize = s
+        tokenCount = ImageSize.tokens(s)
         visionChannels = vision.outChannels
         hidden = projector.fc2.outFeatures
         input = try device.allocate(bytes: 3 * s * s * 4)
@@ -71,6 +75,17 @@ public final class GPUVisionEncoder {
             try LinearOp.encode(projectorSequence, x: h.view, weight: fc2.weight, bias: fc2.biasView, y: projected.view, m: tokenCount, label: "projector.fc2")
         }
         try projectorSequence.finish()
+    }
+
+    /// Refuses a size whose largest map would exceed one storage binding of this device.
+    static func checkBindings(_ vision: FastViTHDWeights, size s: Int, activations: StorageType, device: Device) throws {
+        let limit = device.capabilities.maxStorageBufferRange
+        let plan = try VisionBindingPlan(vision, size: s, elementBytes: activations.size)
+        guard plan.largest.bytes > limit else { return }
+        let fitting = try VisionBindingPlan.largestFitting(vision, below: s, elementBytes: activations.size, limit: limit)
+        throw ImageSizeError(description: "image size \(s) does not fit \(device.capabilities.name): \(plan.largest.what) needs "
+            + "\(plan.largest.bytes >> 20) MiB in one buffer, above the device's \(limit >> 20) MiB binding limit (maxStorageBufferRange)"
+            + (fitting.map { "; the largest size that fits with \(activations) activations is \($0)" } ?? ""))
     }
 
     /// Device bytes of the uploaded weights.

@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// How pixels reach the vision tower (spec section 6).
 public enum PreprocessMode: String, Sendable, CaseIterable {
     /// Apple's `process_images` with `image_aspect_ratio: pad`: alpha dropped, padded to a
@@ -8,62 +11,97 @@ public enum PreprocessMode: String, Sendable, CaseIterable {
     case hf
 }
 
+/// Image preparation: pixel values [3][S][S] (CHW, RGB, values k/255) from a picture.
+///
+/// Memory: besides the decoded picture (at most 4 bytes x `ImageFile.maxPixels`, checked from
+/// the header; a JPEG is decoded at a reduced scale when that keeps it at least S large) and the
+/// 12 x S^2 bytes of output, preparation holds per core one band of horizontally resized rows
+/// (`BicubicResize.bandBudget`, 8 MiB, or one output row's source rows when more) and the
+/// coefficient tables (16 bytes per source pixel of the long side at most). Nothing is sized
+/// from the square of the long side: Apple's padding and transformers' resize-then-crop are
+/// never built, only the S x S window the model sees.
 public enum Preprocess {
-    /// pixel values [3][S][S] (CHW, RGB, values k/255).
+    /// Prepares a file: decodes it (JPEG at a reduced scale when much larger than S) and resizes.
+    public static func pixels(file url: URL, size s: Int, mode: PreprocessMode) throws -> [Float] {
+        let data = try ImageFile.read(url)
+        let (width, height) = try ImageFile.header(data, name: url.lastPathComponent)
+        let keep = Int((Double(s) * reducingGap).rounded(.up))
+        let minimum = mode == .apple ? (long: keep, short: 0) : (long: 0, short: keep)
+        let image = try ImageFile.decodePixels(data, name: url.lastPathComponent, channels: 3, reducedFor: minimum)
+        if mode == .hf && image.channels == 4 { compositeOnWhite(image.mutablePixels) }
+        return prepare(image.view, size: s, mode: mode, original: (width, height), reduction: image.reduction)
+    }
+
+    /// A JPEG is decoded at a reduced DCT scale only while the side the resize reads stays at
+    /// least this many times S, so the bicubic filter still does most of the reduction (Pillow's
+    /// `reducing_gap` idea).
+    nonisolated(unsafe) static var reducingGap = 1.5
+
+    /// Prepares a decoded picture.
     public static func pixels(_ image: RGBAImage, size s: Int, mode: PreprocessMode) -> [Float] {
+        var rgba = image.rgba
+        if mode == .hf { rgba.withUnsafeMutableBufferPointer { compositeOnWhite($0) } }
+        return rgba.withUnsafeBufferPointer { buf in
+            prepare(PixelView(base: buf.baseAddress!, width: image.width, height: image.height, channels: 4), size: s, mode: mode)
+        }
+    }
+
+    /// The two resize axes of `mode` for a width x height picture, stored at `reduction` of that
+    /// size as `stored` pixels (a JPEG decoded at a reduced scale).
+    static func axes(width w: Int, height h: Int, size s: Int, mode: PreprocessMode, reduction f: Double = 1,
+                     stored: (width: Int, height: Int)? = nil) -> (x: ResampleAxis, y: ResampleAxis) {
+        let (sw, sh) = stored ?? (w, h)
         switch mode {
         case .apple:
-            let rgb = dropAlpha(image)
-            let side = max(image.width, image.height)
-            var square = [UInt8](repeating: 0, count: side * side * 3)
-            let (dx, dy) = image.width > image.height ? (0, (side - image.height) / 2) : ((side - image.width) / 2, 0)
-            for y in 0..<image.height {
-                for x in 0..<image.width {
-                    for c in 0..<3 { square[((y + dy) * side + x + dx) * 3 + c] = rgb[(y * image.width + x) * 3 + c] }
-                }
-            }
-            let resized = BicubicResize.resize(square, width: side, height: side, channels: 3, toWidth: s, toHeight: s)
-            return planar(resized, width: s, height: s, cropX: 0, cropY: 0, size: s)
+            // The square canvas of side max(w, h) with the picture centred on black.
+            let side = max(w, h)
+            let (dx, dy) = w > h ? (0, (side - h) / 2) : ((side - w) / 2, 0)
+            return (ResampleAxis(inSize: side, outSize: s, outputs: 0..<s, offset: dx, sourceSize: w, reduction: f, storedSize: sw),
+                    ResampleAxis(inSize: side, outSize: s, outputs: 0..<s, offset: dy, sourceSize: h, reduction: f, storedSize: sh))
         case .hf:
-            let rgb = compositeOnWhite(image)
-            let short = min(image.width, image.height), long = max(image.width, image.height)
+            // Shortest edge -> S, then the centre S x S of the resized picture.
+            let short = min(w, h), long = max(w, h)
             let longSide = Int(Double(s) * Double(long) / Double(short))
-            let (w, h) = image.width <= image.height ? (s, longSide) : (longSide, s)
-            let resized = BicubicResize.resize(rgb, width: image.width, height: image.height, channels: 3, toWidth: w, toHeight: h)
-            return planar(resized, width: w, height: h, cropX: (w - s) / 2, cropY: (h - s) / 2, size: s)
+            let (rw, rh) = w <= h ? (s, longSide) : (longSide, s)
+            let (cx, cy) = ((rw - s) / 2, (rh - s) / 2)
+            return (ResampleAxis(inSize: w, outSize: rw, outputs: cx..<cx + s, reduction: f, storedSize: sw),
+                    ResampleAxis(inSize: h, outSize: rh, outputs: cy..<cy + s, reduction: f, storedSize: sh))
         }
     }
 
-    static func dropAlpha(_ image: RGBAImage) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: image.width * image.height * 3)
-        for p in 0..<image.width * image.height { for c in 0..<3 { out[p * 3 + c] = image.rgba[p * 4 + c] } }
-        return out
+    /// `original`: the picture's size in its file when `image` holds it at `reduction` of that.
+    static func prepare(_ image: PixelView, size s: Int, mode: PreprocessMode, original: (width: Int, height: Int)? = nil,
+                        reduction: Double = 1) -> [Float] {
+        let (w, h) = original ?? (image.width, image.height)
+        let (x, y) = axes(width: w, height: h, size: s, mode: mode, reduction: reduction, stored: (image.width, image.height))
+        return [Float](unsafeUninitializedCapacity: 3 * s * s) { buffer, count in
+            buffer.initialize(repeating: 0)
+            BicubicResize.resample(image, x: x, y: y, into: buffer.baseAddress!, size: s)
+            count = 3 * s * s
+        }
     }
 
-    /// Pillow's `alpha_composite` over opaque white, in its 7-bit fixed point.
-    static func compositeOnWhite(_ image: RGBAImage) -> [UInt8] {
-        let bits: UInt32 = 7
-        var out = [UInt8](repeating: 0, count: image.width * image.height * 3)
-        for p in 0..<image.width * image.height {
-            let a = UInt32(image.rgba[p * 4 + 3])
-            let outa255 = a * 255 + 255 * (255 - a)
-            let coef1 = a * 255 * 255 * (1 << bits) / outa255
-            let coef2 = 255 * (1 << bits) - coef1
-            for c in 0..<3 {
-                let t = UInt32(image.rgba[p * 4 + c]) * coef1 + 255 * coef2 + (0x80 << bits)
-                out[p * 3 + c] = UInt8(truncatingIfNeeded: (((t >> 8) + t) >> 8) >> bits)
+    /// Pillow's `alpha_composite` over opaque white, in its 7-bit fixed point, in place on RGBA
+    /// (opaque pixels stay as they are), rows spread over the cores.
+    static func compositeOnWhite(_ rgba: UnsafeMutableBufferPointer<UInt8>) {
+        let pixels = rgba.count / 4
+        let chunk = 1 << 16
+        let base = UnsafeSendable(rgba.baseAddress!)
+        DispatchQueue.concurrentPerform(iterations: (pixels + chunk - 1) / chunk) { part in
+            let bits: UInt32 = 7
+            let p = base.pointer
+            for i in part * chunk..<min(pixels, (part + 1) * chunk) {
+                let a = UInt32(p[i * 4 + 3])
+                if a == 255 { continue }
+                let outa255 = a * 255 + 255 * (255 - a)
+                let coef1 = a * 255 * 255 * (1 << bits) / outa255
+                let coef2 = 255 * (1 << bits) - coef1
+                for c in 0..<3 {
+                    let t = UInt32(p[i * 4 + c]) * coef1 + 255 * coef2 + (0x80 << bits)
+                    p[i * 4 + c] = UInt8(truncatingIfNeeded: (((t >> 8) + t) >> 8) >> bits)
+                }
+                p[i * 4 + 3] = 255
             }
         }
-        return out
-    }
-
-    static func planar(_ rgb: [UInt8], width: Int, height: Int, cropX: Int, cropY: Int, size s: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: 3 * s * s)
-        for c in 0..<3 {
-            for y in 0..<s {
-                for x in 0..<s { out[(c * s + y) * s + x] = Float(rgb[((y + cropY) * width + x + cropX) * 3 + c]) / 255 }
-            }
-        }
-        return out
     }
 }

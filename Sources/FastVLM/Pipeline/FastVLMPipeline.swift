@@ -17,6 +17,9 @@ public struct RuntimeOptions: Sendable {
     public var profiling = false
     /// Vulkan device index (nil: FASTVLM_DEVICE, else the best device).
     public var deviceIndex: Int?
+    /// Input side S of the vision encoder, a multiple of 64 ((S/64)^2 image tokens); nil: the
+    /// checkpoint's. Preparation, recording and memory planning follow it.
+    public var imageSize: Int?
     /// KV-cache positions to allocate (nil: what the request the pipeline is sized for needs,
     /// else `defaultContext`, both capped at the model's context).
     public var contextTokens: Int?
@@ -54,6 +57,9 @@ public final class FastVLMPipeline {
 
     /// KV-cache positions (the longest conversation this pipeline can hold).
     public let contextTokens: Int
+    /// The vision encoder's input side and the image rows each prompt carries.
+    public let imageSize: Int
+    public let imageTokens: Int
 
     /// - Parameters:
     ///   - sizedFor: a request whose prompt plus --max-tokens sizes the KV cache (one-shot runs);
@@ -74,9 +80,12 @@ public final class FastVLMPipeline {
         sampleVocabulary = vocab
         stopTokens = Set(model.config.eosTokenIDs + ["<|im_end|>", "<|endoftext|>"].compactMap { tokenizer.id(of: $0) })
         let w = model.weights
+        imageSize = runtime.imageSize ?? model.config.imageSize
+        try ImageSize.check(imageSize)
+        imageTokens = ImageSize.tokens(imageSize)
         let maxPositions = w.language.config.maxPositions
         if let request {
-            let needed = try Self.splice(request, model: model, tokenizer: tokenizer).count + request.maxTokens
+            let needed = try Self.splice(request, model: model, tokenizer: tokenizer, imageTokens: imageTokens).count + request.maxTokens
             guard needed <= maxPositions else {
                 throw CheckpointError("the prompt plus --max-tokens \(request.maxTokens) needs \(needed) positions; the model's context is \(maxPositions)")
             }
@@ -102,20 +111,19 @@ public final class FastVLMPipeline {
 
     /// The first turn's prompt: the chat template with the image rows spliced in.
     public func promptIDs(_ request: GenerationRequest) throws -> SplicedPrompt {
-        let prompt = try Self.splice(request, model: model, tokenizer: tokenizer)
+        let prompt = try Self.splice(request, model: model, tokenizer: tokenizer, imageTokens: imageTokens)
         try checkContext(prompt.count, maxTokens: request.maxTokens,
-                         what: "the prompt (\(prompt.count) tokens incl. \(model.weights.vision.tokenCount) image tokens)")
+                         what: "the prompt (\(prompt.count) tokens incl. \(imageTokens) image tokens)")
         return prompt
     }
 
-    static func splice(_ request: GenerationRequest, model: LoadedModel, tokenizer: Tokenizer) throws -> SplicedPrompt {
+    static func splice(_ request: GenerationRequest, model: LoadedModel, tokenizer: Tokenizer, imageTokens tokens: Int) throws -> SplicedPrompt {
         guard !request.prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw CheckpointError("the prompt is empty")
         }
         try ChatPrompt.checkText(request.prompt, what: "prompt")
         try ChatPrompt.checkText(request.system, what: "system prompt")
         let chat = ChatPrompt(system: request.system, user: request.prompt)
-        let tokens = model.weights.vision.tokenCount
         switch model.config.layout {
         case .apple:
             return .apple(ids: chat.appleIDs(tokenizer), imageTokens: tokens)
@@ -134,24 +142,23 @@ public final class FastVLMPipeline {
 
     /// pixel values [3][S][S] from --pixel-values or the image.
     public func pixels(_ request: GenerationRequest) throws -> [Float] {
-        let s = model.config.imageSize
+        let s = imageSize
         if let url = request.pixelValues {
             let array = try NPY.read(url)
             guard array.shape == [1, 3, s, s] || array.shape == [3, s, s] else {
-                throw CheckpointError("\(url.lastPathComponent): pixel values have shape \(array.shape), the model needs [1, 3, \(s), \(s)]")
+                throw CheckpointError("\(url.lastPathComponent): pixel values have shape \(array.shape), the model needs [1, 3, \(s), \(s)] at image size \(s) (--image-size sets it)")
             }
             return array.values
         }
         guard let url = request.image else { throw CheckpointError("give an image (--image FILE) or pixel values (--pixel-values FILE.npy)") }
         let mode = request.preprocess ?? (model.config.layout == .apple ? .apple : .hf)
-        return Preprocess.pixels(try ImageFile.load(url), size: s, mode: mode)
+        return try Preprocess.pixels(file: url, size: s, mode: mode)
     }
 
     /// Vision encoder and projector on this pipeline's backend.
     func encodeImage(_ pixels: [Float], timings t: inout Timings, dump: URL?) throws -> ImageRows {
         let w = model.weights
-        let s = model.config.imageSize
-        let n = w.vision.tokenCount
+        let (s, n) = (imageSize, imageTokens)
         var start = now()
         let rows: ImageRows
         var features: [Float]? = nil

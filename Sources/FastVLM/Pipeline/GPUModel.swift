@@ -16,10 +16,11 @@ struct GPUModel {
         let activations = runtime.activationType(for: device.capabilities)
         let sixteenBit = Self.sixteenBit(w)
         plan = try Self.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
-                                     imageSize: w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
+                                     imageSize: runtime.imageSize ?? w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
         progress("uploading the vision encoder (\(WeightFormats.vision(plan.format, sixteenBit: sixteenBit).linear)) to \(device.capabilities.name)")
         encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector,
-                                       formats: .vision(plan.format, sixteenBit: sixteenBit), activationType: activations, profiling: runtime.profiling)
+                                       formats: .vision(plan.format, sixteenBit: sixteenBit), activationType: activations, profiling: runtime.profiling,
+                                       imageSize: runtime.imageSize)
         progress("uploading the language model (\(plan.format))")
         language = try GPULanguageSession(device: device, weights: w.language, formats: .language(plan.format, sixteenBit: sixteenBit),
                                           runtime: runtime, capacity: capacity, sampleVocabulary: sampleVocabulary)

@@ -72,7 +72,9 @@ public enum ModelBenchmark {
     public static func run(name: String, weights w: FastVLMWeights, runtime: RuntimeOptions, settings: Settings,
                            progress: (String) -> Void = { _ in }) throws -> Report {
         let config = w.language.config
-        let n = w.vision.tokenCount
+        let s = runtime.imageSize ?? w.vision.imageSize
+        try ImageSize.check(s)
+        let n = ImageSize.tokens(s)
         let promptCount = max(settings.textTokens, SyntheticPrompt.frameTokens) + n
         let vocab = config.vocabSize
         let gpu = try GPUModel(weights: w, runtime: runtime, capacity: promptCount + settings.decodeTokens + 1, sampleVocabulary: vocab, progress: progress)
@@ -82,7 +84,6 @@ public enum ModelBenchmark {
         // The spec's reference chat prompt (real Qwen2 ids; folded into smaller vocabularies).
         let chat = try SyntheticPrompt.chat(textTokens: max(settings.textTokens, SyntheticPrompt.frameTokens), imageTokens: n)
         let prompt = SplicedPrompt(slots: chat.slots.map { $0.map { $0 % vocab } })
-        let s = w.vision.imageSize
         let pixels = SyntheticPrompt.pixels(size: s)
         let greedy = SamplingParameters()
 
