@@ -70,7 +70,13 @@ public final class SafetensorsFile: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer?
     private let fileSize: Int
     let dataStart: Int
-    public private(set) var tensors: [String: TensorEntry] = [:]
+    /// What the header says of each tensor; entries (which hold the file) are made on demand,
+    /// so the file does not hold itself and is unmapped when its last entry goes.
+    private var layout: [String: (dtype: TensorEntry.DType, shape: [Int], range: Range<Int>)] = [:]
+
+    public var tensors: [String: TensorEntry] {
+        layout.reduce(into: [:]) { $0[$1.key] = TensorEntry(name: $1.key, dtype: $1.value.dtype, shape: $1.value.shape, file: self, range: $1.value.range) }
+    }
 
     static let maxHeaderBytes = 100 << 20
     static let maxDimensions = 8
@@ -143,7 +149,7 @@ public final class SafetensorsFile: @unchecked Sendable {
                 throw CheckpointError("\(name): tensor \(key) has shape \(shape) x \(dtypeName) = \(size) bytes but \(offsets[1] - offsets[0]) bytes of data")
             }
             ranges.append((offsets[0]..<offsets[1], key))
-            tensors[key] = TensorEntry(name: key, dtype: dtype, shape: shape, file: self, range: offsets[0]..<offsets[1])
+            layout[key] = (dtype, shape, offsets[0]..<offsets[1])
         }
         ranges.sort { $0.0.lowerBound < $1.0.lowerBound }
         for (a, b) in zip(ranges, ranges.dropFirst()) where a.0.upperBound > b.0.lowerBound && !a.0.isEmpty && !b.0.isEmpty {
