@@ -51,8 +51,14 @@ final class DeviceTests: XCTestCase {
     func testFreedMemoryIsReused() throws {
         let d = try device()
         let before = d.bytesInUse
-        do { _ = try d.allocate(bytes: 1 << 20) }
+        var first: DeviceBuffer? = try d.allocate(bytes: 1 << 20)
+        let (block, offset) = (ObjectIdentifier(first!.block), first!.offset)
+        first = nil
         XCTAssertEqual(d.bytesInUse, before)
+        // The allocator is back in its earlier state, so the same request lands in the same place.
+        let second = try d.allocate(bytes: 1 << 20)
+        XCTAssertEqual(ObjectIdentifier(second.block), block, "a new block instead of the freed range")
+        XCTAssertEqual(second.offset, offset, "the freed range was not handed out again")
     }
 
     func testOversizedAllocationIsOutOfMemoryNotACrash() throws {
