@@ -84,3 +84,18 @@ final class BPEMergesTests: XCTestCase {
         return (vocab, merges)
     }
 }
+
+/// The length-only lower bound lets a caller refuse oversized text before tokenizing it.
+final class MinimumTokenCountTests: XCTestCase {
+    func testBoundNeverExceedsTheRealCount() throws {
+        let tokenizer = try Tokenizer(folder: Fixtures.apple)
+        for text in ["", "a", "hello world", String(repeating: "the ", count: 500), "中文测试 😀 e\u{301}", "<|im_start|>x<|im_end|>"] {
+            XCTAssertLessThanOrEqual(tokenizer.minimumTokenCount(text), tokenizer.encode(text).count, text.debugDescription)
+        }
+    }
+
+    func testAMegabyteIsKnownTooLongForASmallContext() throws {
+        let tokenizer = try Tokenizer(folder: Fixtures.apple)
+        XCTAssertGreaterThan(tokenizer.minimumTokenCount(String(repeating: "x", count: 1 << 20)), 4096)
+    }
+}

@@ -18,6 +18,8 @@ public final class Tokenizer {
     /// Added tokens by their first UTF-8 byte, longest first.
     private let addedByFirstByte: [UInt8: [(bytes: [UInt8], token: AddedToken)]]
     private var cache: [String: [Int]] = [:]
+    /// Bytes of the longest token (vocabulary or added).
+    private let longestTokenBytes: Int
     /// Pieces up to this many bytes are cached (a long piece is rare and would pin its text).
     static let cachedPieceBytes = 256
 
@@ -40,6 +42,17 @@ public final class Tokenizer {
             byFirst[bytes[0], default: []].append((bytes, token))
         }
         addedByFirstByte = byFirst.mapValues { $0.sorted { $0.bytes.count > $1.bytes.count } }
+        longestTokenBytes = max(1, vocab.keys.map { ByteLevel.decode($0).count }.max() ?? 1, added.map(\.content.utf8.count).max() ?? 1)
+    }
+
+    /// A lower bound on `encode(text).count` from the text's length alone (no tokenizing), so a
+    /// caller can refuse text that cannot fit its context before paying for the tokenizer:
+    /// every id covers at most the longest token's bytes, and NFC at most triples or thirds a
+    /// text's UTF-8 length. (Holds for a byte-level vocabulary, which has every single byte.)
+    public func minimumTokenCount(_ text: String) -> Int {
+        let bytes = text.utf8.count
+        let perToken = 3 * longestTokenBytes
+        return (bytes + perToken - 1) / perToken
     }
 
     public func id(of token: String) -> Int? { addedByContent[token]?.id ?? vocab[token] }
