@@ -2,14 +2,17 @@ import XCTest
 @testable import VulkanCore
 
 final class DeviceTests: XCTestCase {
-    nonisolated(unsafe) static var shared: Device?
+    nonisolated(unsafe) private static var shared: Device?
 
-    func device() throws -> Device {
-        if let d = Self.shared { return d }
+    /// One device with validation on for every test of this target.
+    static func validatedDevice() throws -> Device {
+        if let d = shared { return d }
         let d = try Device(validation: true)
-        Self.shared = d
+        shared = d
         return d
     }
+
+    func device() throws -> Device { try Self.validatedDevice() }
 
     func testCapabilitiesAreRead() throws {
         let caps = try device().capabilities

@@ -5,12 +5,7 @@ import XCTest
 /// Synchronization validation must be on beside core validation, or "no messages" says nothing
 /// about missing barriers.
 final class SynchronizationValidationTests: XCTestCase {
-    func device() throws -> Device {
-        if let d = DeviceTests.shared { return d }
-        let d = try Device(validation: true)
-        DeviceTests.shared = d
-        return d
-    }
+    func device() throws -> Device { try DeviceTests.validatedDevice() }
 
     func testMissingBarrierIsReported() throws {
         let d = try device()
