@@ -22,7 +22,7 @@ case "$name" in
     npy)             sources=("$src/IO/NPY.swift" "$src/IO/InputFile.swift") ;;
     safetensors)     sources=("$src/Checkpoint/Safetensors.swift" "$src/Checkpoint/CheckpointError.swift") ;;
     config)          sources=($(ls "$src"/Checkpoint/*.swift | grep -v ModelLoader) "$src"/Model/*.swift) ;;
-    tokenizer|tokenizer-files) sources=("$src"/Tokenizer/*.swift "$src/Checkpoint/CheckpointError.swift") ;;
+    tokenizer|tokenizer-files) sources=("$src"/Tokenizer/*.swift "$src"/Checkpoint/{CheckpointError,ConfigLimits}.swift) ;;
     image)           sources=("$src"/Image/*.swift "$src/IO/InputFile.swift") ;;
     *) echo "Error: unknown harness '$name' (one of: $names)" >&2; exit 64 ;;
 esac
