@@ -12,7 +12,7 @@ struct BPEMerges {
     /// Symbol of each byte's byte-level character.
     private let byteSymbols: [Int32]
     /// (left symbol, right symbol) -> the first merge of that pair in merges.txt.
-    private let merges: [UInt64: Merge]
+    private let merges: PairTable
     /// Vocabulary id of each symbol; -1 where the vocabulary lacks it (such a symbol is dropped).
     private let tokenIDs: [Int]
 
@@ -27,11 +27,10 @@ struct BPEMerges {
             return id
         }
         byteSymbols = ByteLevel.byteToScalar.map { intern(String($0)) }
-        var table: [UInt64: Merge] = [:]
-        table.reserveCapacity(list.count)
+        var table = PairTable(capacity: list.count)
         for (rank, (left, right)) in list.enumerated() {
             let key = Self.pair(intern(left), intern(right))
-            if table[key] == nil { table[key] = Merge(rank: UInt32(rank), result: intern(left + right)) }
+            if table[key] == nil { table.insertIfAbsent(key, Merge(rank: UInt32(rank), result: intern(left + right))) }
         }
         merges = table
         tokenIDs = names.map { vocab[$0] ?? -1 }
