@@ -32,21 +32,18 @@ let package = Package(
         .target(
             name: "VulkanCore",
             dependencies: ["CVulkan"],
-            path: "Sources/VulkanCore",
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            path: "Sources/VulkanCore"
         ),
         .target(
             name: "Ops",
             dependencies: ["VulkanCore"],
             path: "Sources/Ops",
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))],
             plugins: ["ShaderPlugin"]
         ),
         .target(
             name: "FastVLM",
             dependencies: ["Ops", "VulkanCore", "CImageCodecs", .product(name: "Crypto", package: "swift-crypto")],
-            path: "Sources/FastVLM",
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            path: "Sources/FastVLM"
         ),
         .executableTarget(
             name: "fastvlm-gpu",
@@ -56,7 +53,7 @@ let package = Package(
             ],
             path: "Sources/fastvlm-gpu"
         ),
-        .testTarget(name: "CLITests", dependencies: ["fastvlm-gpu"], path: "Tests/CLITests"),
+        .testTarget(name: "CLITests", dependencies: ["fastvlm-gpu", "GPUTestSupport"], path: "Tests/CLITests"),
         .testTarget(name: "VulkanCoreTests", dependencies: ["VulkanCore"], path: "Tests/VulkanCoreTests"),
         .target(name: "GPUTestSupport", dependencies: ["VulkanCore"], path: "Tests/GPUTestSupport"),
         .testTarget(name: "OpsTests", dependencies: ["Ops", "VulkanCore", "GPUTestSupport"], path: "Tests/OpsTests"),

@@ -22,7 +22,8 @@ public final class VulkanInstance {
                 throw VulkanError.missingFeature("validation was requested but \(Self.validationLayer) is not installed (Debian/Ubuntu: apt-get install vulkan-validationlayers)")
             }
             layers.append(Self.validationLayer)
-            extensions.append("VK_EXT_debug_utils")
+            extensions += ["VK_EXT_debug_utils", "VK_EXT_validation_features"]
+            Self.requestQueueSubmitSynchronizationValidation()
         }
         validationEnabled = wantValidation
 
@@ -45,7 +46,19 @@ public final class VulkanInstance {
                                 info.enabledExtensionCount = UInt32(ep.count)
                                 info.ppEnabledExtensionNames = ep.baseAddress
                                 var out: VkInstance?
-                                let r = loader.createInstance(&info, nil, &out)
+                                // Synchronization validation beside core validation: hazards between
+                                // dispatches (a missing barrier) are messages like any other.
+                                var enables = [VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT]
+                                var features = VkValidationFeaturesEXT()
+                                features.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT
+                                let r = enables.withUnsafeMutableBufferPointer { e in
+                                    features.enabledValidationFeatureCount = UInt32(e.count)
+                                    features.pEnabledValidationFeatures = UnsafePointer(e.baseAddress)
+                                    return withUnsafePointer(to: &features) { f in
+                                        if wantValidation { info.pNext = UnsafeRawPointer(f) }
+                                        return loader.createInstance(&info, nil, &out)
+                                    }
+                                }
                                 if r == VK_ERROR_INCOMPATIBLE_DRIVER {
                                     throw VulkanError.noDevice("the Vulkan loader found no driver supporting Vulkan 1.2")
                                 }
@@ -75,6 +88,15 @@ public final class VulkanInstance {
     deinit {
         if let messenger, let destroy = fn.destroyDebugUtilsMessenger { destroy(handle, messenger, nil) }
         fn.destroyInstance(handle, nil)
+    }
+
+    /// Hazards between submissions (not only inside one command buffer) are checked by the
+    /// layer only when its settings ask; 1.3.239 has no VK_EXT_layer_settings, so they come from
+    /// VK_LAYER_ENABLES, read when the instance is created. A value the user set is kept.
+    private static func requestQueueSubmitSynchronizationValidation() {
+        let name = "VK_LAYER_ENABLES"
+        guard ProcessInfo.processInfo.environment[name] == nil else { return }
+        setenv(name, "VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT:VALIDATION_CHECK_ENABLE_SYNCHRONIZATION_VALIDATION_QUEUE_SUBMIT", 0)
     }
 
     private static func instanceLayers(_ loader: VulkanLoader) -> [String] {

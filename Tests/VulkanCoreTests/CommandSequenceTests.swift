@@ -3,12 +3,7 @@ import XCTest
 
 /// A pipeline-free check of the recorder: copies are tracked like dispatches.
 final class CommandSequenceTests: XCTestCase {
-    func device() throws -> Device {
-        if let d = DeviceTests.shared { return d }
-        let d = try Device(validation: true)
-        DeviceTests.shared = d
-        return d
-    }
+    func device() throws -> Device { try DeviceTests.validatedDevice() }
 
     override func tearDownWithError() throws {
         let messages = ValidationLog.drain()

@@ -2,14 +2,17 @@ import XCTest
 @testable import VulkanCore
 
 final class DeviceTests: XCTestCase {
-    nonisolated(unsafe) static var shared: Device?
+    nonisolated(unsafe) private static var shared: Device?
 
-    func device() throws -> Device {
-        if let d = Self.shared { return d }
+    /// One device with validation on for every test of this target.
+    static func validatedDevice() throws -> Device {
+        if let d = shared { return d }
         let d = try Device(validation: true)
-        Self.shared = d
+        shared = d
         return d
     }
+
+    func device() throws -> Device { try Self.validatedDevice() }
 
     func testCapabilitiesAreRead() throws {
         let caps = try device().capabilities
@@ -51,8 +54,14 @@ final class DeviceTests: XCTestCase {
     func testFreedMemoryIsReused() throws {
         let d = try device()
         let before = d.bytesInUse
-        do { _ = try d.allocate(bytes: 1 << 20) }
+        var first: DeviceBuffer? = try d.allocate(bytes: 1 << 20)
+        let (block, offset) = (ObjectIdentifier(first!.block), first!.offset)
+        first = nil
         XCTAssertEqual(d.bytesInUse, before)
+        // The allocator is back in its earlier state, so the same request lands in the same place.
+        let second = try d.allocate(bytes: 1 << 20)
+        XCTAssertEqual(ObjectIdentifier(second.block), block, "a new block instead of the freed range")
+        XCTAssertEqual(second.offset, offset, "the freed range was not handed out again")
     }
 
     func testOversizedAllocationIsOutOfMemoryNotACrash() throws {

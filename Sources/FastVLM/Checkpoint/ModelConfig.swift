@@ -31,33 +31,43 @@ public struct ModelConfig: Sendable {
         switch layout {
         case .apple:
             textJSON = json
-            guard let tower = json["mm_vision_tower"] as? String, let size = tower.split(separator: "_").last.flatMap({ Int($0) }) else {
-                throw CheckpointError("config.json: mm_vision_tower must end in the input size, like mobileclip_l_1024")
+            guard let tower = json["mm_vision_tower"] as? String, let size = tower.split(separator: "_").last.flatMap({ Int($0) }),
+                  ConfigLimits.imageSize.contains(size) else {
+                throw CheckpointError("config.json: mm_vision_tower must end in the input size (\(ConfigLimits.imageSize.lowerBound)...\(ConfigLimits.imageSize.upperBound)), like mobileclip_l_1024")
             }
             imageSize = size
             imageTokenID = nil
         case .huggingFace:
             guard let t = json["text_config"] as? [String: Any] else { throw CheckpointError("config.json: fast_vlm config without text_config") }
             textJSON = t
-            imageTokenID = (json["image_token_index"] as? NSNumber)?.intValue ?? (json["image_token_id"] as? NSNumber)?.intValue
+            imageTokenID = try ConfigLimits.int(json, "image_token_index", in: ConfigLimits.tokenID)
+                ?? ConfigLimits.int(json, "image_token_id", in: ConfigLimits.tokenID)
             imageSize = try Self.hfImageSize(folder: folder, json: json)
         }
         text = try Self.qwen2(textJSON)
-        var eos = [Int]()
-        if let e = (textJSON["eos_token_id"] ?? json["eos_token_id"]) as? NSNumber { eos.append(e.intValue) }
-        if let list = (textJSON["eos_token_id"] ?? json["eos_token_id"]) as? [NSNumber] { eos += list.map(\.intValue) }
-        eosTokenIDs = eos
+        eosTokenIDs = try Self.eosTokenIDs(textJSON["eos_token_id"] ?? json["eos_token_id"])
         tiedEmbeddings = ((textJSON["tie_word_embeddings"] ?? json["tie_word_embeddings"]) as? Bool) ?? false
-        guard imageSize > 0, imageSize % 64 == 0 else { throw CheckpointError("config: image size \(imageSize) is not a positive multiple of 64") }
+        guard ConfigLimits.imageSize.contains(imageSize), imageSize % 64 == 0 else {
+            throw CheckpointError("config: image size \(imageSize) is not a multiple of 64 in \(ConfigLimits.imageSize.lowerBound)...\(ConfigLimits.imageSize.upperBound)")
+        }
+    }
+
+    /// eos_token_id: absent, null, one id or a list of ids.
+    static func eosTokenIDs(_ value: Any?) throws -> [Int] {
+        guard let value, !(value is NSNull) else { return [] }
+        let items = (value as? [Any]) ?? [value]
+        return try items.map { try ConfigLimits.integer($0, "eos_token_id", in: ConfigLimits.tokenID) }
     }
 
     static func hfImageSize(folder: URL, json: [String: Any]) throws -> Int {
         let url = folder.appending(path: "preprocessor_config.json")
         if let data = try? Data(contentsOf: url), let pre = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
-            if let crop = pre["crop_size"] as? [String: Any], let h = (crop["height"] as? NSNumber)?.intValue { return h }
-            if let crop = (pre["crop_size"] as? NSNumber)?.intValue { return crop }
+            let file = "preprocessor_config.json"
+            if let crop = pre["crop_size"] as? [String: Any], let h = try ConfigLimits.int(crop, "height", in: ConfigLimits.imageSize, file: file) { return h }
+            if let crop = pre["crop_size"] as? NSNumber { return try ConfigLimits.integer(crop, "crop_size", in: ConfigLimits.imageSize, file: file) }
         }
-        if let n = (json["image_seq_length"] as? NSNumber)?.intValue {
+        let maxSide = ConfigLimits.imageSize.upperBound / 64
+        if let n = try ConfigLimits.int(json, "image_seq_length", in: 1...maxSide * maxSide) {
             let side = Int(Double(n).squareRoot().rounded())
             if side * side == n { return side * 64 }
         }
@@ -65,20 +75,26 @@ public struct ModelConfig: Sendable {
     }
 
     static func qwen2(_ j: [String: Any]) throws -> Qwen2Config {
-        func int(_ key: String) throws -> Int {
-            guard let v = (j[key] as? NSNumber)?.intValue, v > 0 else { throw CheckpointError("config.json: missing or invalid \(key)") }
-            return v
-        }
-        let hidden = try int("hidden_size"), heads = try int("num_attention_heads")
-        let kvHeads = (j["num_key_value_heads"] as? NSNumber)?.intValue ?? heads
-        let headDim = (j["head_dim"] as? NSNumber)?.intValue ?? hidden / heads
-        guard heads % max(1, kvHeads) == 0 else { throw CheckpointError("config.json: num_attention_heads \(heads) is not a multiple of num_key_value_heads \(kvHeads)") }
-        let rope = (j["rope_theta"] as? NSNumber)?.floatValue
-            ?? ((j["rope_parameters"] as? [String: Any])?["rope_theta"] as? NSNumber)?.floatValue ?? 10000
-        let vocab = try int("vocab_size")
-        return Qwen2Config(hiddenSize: hidden, layers: try int("num_hidden_layers"), heads: heads, kvHeads: kvHeads, headDim: headDim,
-                           intermediateSize: try int("intermediate_size"), vocabSize: vocab, realVocabSize: vocab,
-                           ropeTheta: rope, rmsNormEps: (j["rms_norm_eps"] as? NSNumber)?.floatValue ?? 1e-6,
-                           maxPositions: (j["max_position_embeddings"] as? NSNumber)?.intValue ?? 32768)
+        typealias L = ConfigLimits
+        let hidden = try L.required(j, "hidden_size", in: L.hiddenSize)
+        let heads = try L.required(j, "num_attention_heads", in: L.heads)
+        let kvHeads = try L.int(j, "num_key_value_heads", in: L.heads) ?? heads
+        guard heads % kvHeads == 0 else { throw CheckpointError("config.json: num_attention_heads \(heads) is not a multiple of num_key_value_heads \(kvHeads)") }
+        let headDim = try L.int(j, "head_dim", in: L.headDim) ?? hidden / heads
+        guard L.headDim.contains(headDim) else { throw CheckpointError("config.json: hidden_size \(hidden) / num_attention_heads \(heads) gives head_dim \(headDim)") }
+        let layers = try L.required(j, "num_hidden_layers", in: L.layers)
+        let intermediate = try L.required(j, "intermediate_size", in: L.intermediateSize)
+        let vocab = try L.required(j, "vocab_size", in: L.vocabSize)
+        let maxPositions = try L.int(j, "max_position_embeddings", in: L.maxPositions) ?? 32768
+        // Derived sizes the loader allocates from, each checked once here.
+        _ = try L.product([vocab, hidden], "the embedding")
+        _ = try L.product([intermediate, hidden], "an MLP weight")
+        _ = try L.product([heads, headDim, hidden], "the attention projection")
+        _ = try L.product([maxPositions, kvHeads, headDim], "one layer's KV cache at full context")
+        let ropeParameters = (j["rope_parameters"] as? [String: Any]) ?? [:]
+        let rope = try L.positive(j, "rope_theta") ?? L.positive(ropeParameters, "rope_theta") ?? 10000
+        return Qwen2Config(hiddenSize: hidden, layers: layers, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                           intermediateSize: intermediate, vocabSize: vocab, realVocabSize: vocab,
+                           ropeTheta: rope, rmsNormEps: try L.positive(j, "rms_norm_eps") ?? 1e-6, maxPositions: maxPositions)
     }
 }

@@ -11,11 +11,17 @@ public final class Tokenizer {
 
     private let vocab: [String: Int]
     private let tokens: [Int: String]
-    private let ranks: [String: Int]              // "left right" -> merge rank
+    private let merges: BPEMerges
     public let added: [AddedToken]
     private let addedByContent: [String: AddedToken]
     private let addedByID: [Int: AddedToken]
+    /// Added tokens by their first UTF-8 byte, longest first.
+    private let addedByFirstByte: [UInt8: [(bytes: [UInt8], token: AddedToken)]]
     private var cache: [String: [Int]] = [:]
+    /// Bytes of the longest token (vocabulary or added).
+    private let longestTokenBytes: Int
+    /// Pieces up to this many bytes are cached (a long piece is rare and would pin its text).
+    static let cachedPieceBytes = 256
 
     /// Ids the tokenizer can produce (its largest id + 1).
     public var vocabularySize: Int { max((tokens.keys.max() ?? -1), (addedByID.keys.max() ?? -1)) + 1 }
@@ -25,13 +31,28 @@ public final class Tokenizer {
         var t: [Int: String] = [:]
         for (k, v) in vocab { t[v] = k }
         tokens = t
-        var r: [String: Int] = [:]
-        for (i, m) in merges.enumerated() where r[m.0 + " " + m.1] == nil { r[m.0 + " " + m.1] = i }
-        ranks = r
+        self.merges = BPEMerges(vocab: vocab, merges: merges)
         // Longest first, so "<|im_end|>" wins over any shorter added token it contains.
         self.added = added.sorted { $0.content.count > $1.content.count }
         addedByContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
         addedByID = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var byFirst: [UInt8: [(bytes: [UInt8], token: AddedToken)]] = [:]
+        for token in added where !token.content.isEmpty {
+            let bytes = Array(token.content.utf8)
+            byFirst[bytes[0], default: []].append((bytes, token))
+        }
+        addedByFirstByte = byFirst.mapValues { $0.sorted { $0.bytes.count > $1.bytes.count } }
+        longestTokenBytes = max(1, vocab.keys.map { ByteLevel.decode($0).count }.max() ?? 1, added.map(\.content.utf8.count).max() ?? 1)
+    }
+
+    /// A lower bound on `encode(text).count` from the text's length alone (no tokenizing), so a
+    /// caller can refuse text that cannot fit its context before paying for the tokenizer:
+    /// every id covers at most the longest token's bytes, and NFC at most triples or thirds a
+    /// text's UTF-8 length. (Holds for a byte-level vocabulary, which has every single byte.)
+    public func minimumTokenCount(_ text: String) -> Int {
+        let bytes = text.utf8.count
+        let perToken = 3 * longestTokenBytes
+        return (bytes + perToken - 1) / perToken
     }
 
     public func id(of token: String) -> Int? { addedByContent[token]?.id ?? vocab[token] }
@@ -52,51 +73,40 @@ public final class Tokenizer {
 
     enum Segment { case text(String), added(AddedToken) }
 
-    /// Splits on exact occurrences of added tokens (they are not normalised).
+    /// Splits on exact (byte for byte) occurrences of added tokens, leftmost first and the
+    /// longest where several start at the same place; they are not normalised. One pass over
+    /// the text, trying only the added tokens that start with the byte at hand.
     func splitAdded(_ text: String) -> [Segment] {
-        guard !added.isEmpty else { return [.text(text)] }
+        guard !addedByFirstByte.isEmpty else { return [.text(text)] }
+        let bytes = Array(text.utf8)
         var out: [Segment] = []
-        var rest = Substring(text)
-        while !rest.isEmpty {
-            var best: (Range<Substring.Index>, AddedToken)?
-            for token in added {
-                if let r = rest.range(of: token.content), best == nil || r.lowerBound < best!.0.lowerBound { best = (r, token) }
+        var textStart = 0, i = 0
+        while i < bytes.count {
+            guard let candidates = addedByFirstByte[bytes[i]],
+                  let hit = candidates.first(where: { Self.bytes(bytes, at: i, equal: $0.bytes) }) else {
+                i += 1
+                continue
             }
-            guard let (range, token) = best else { out.append(.text(String(rest))); break }
-            if range.lowerBound > rest.startIndex { out.append(.text(String(rest[..<range.lowerBound]))) }
-            out.append(.added(token))
-            rest = rest[range.upperBound...]
+            if i > textStart { out.append(.text(String(decoding: bytes[textStart..<i], as: UTF8.self))) }
+            out.append(.added(hit.token))
+            i += hit.bytes.count
+            textStart = i
         }
+        if textStart < bytes.count { out.append(.text(String(decoding: bytes[textStart...], as: UTF8.self))) }
         return out
+    }
+
+    private static func bytes(_ text: [UInt8], at start: Int, equal token: [UInt8]) -> Bool {
+        guard text.count - start >= token.count else { return false }
+        for k in 0..<token.count where text[start + k] != token[k] { return false }
+        return true
     }
 
     func bpe(_ piece: String) -> [Int] {
         if let hit = cache[piece] { return hit }
-        var symbols = ByteLevel.encode(Array(piece.utf8)).unicodeScalars.map { String($0) }
-        while symbols.count > 1 {
-            var bestRank = Int.max, bestIndex = -1
-            for i in 0..<symbols.count - 1 {
-                if let r = ranks[symbols[i] + " " + symbols[i + 1]], r < bestRank { (bestRank, bestIndex) = (r, i) }
-            }
-            if bestIndex < 0 { break }
-            let (left, right) = (symbols[bestIndex], symbols[bestIndex + 1])
-            var merged: [String] = []
-            merged.reserveCapacity(symbols.count)
-            var i = 0
-            while i < symbols.count {
-                if i + 1 < symbols.count, symbols[i] == left, symbols[i + 1] == right {
-                    merged.append(left + right)
-                    i += 2
-                } else {
-                    merged.append(symbols[i])
-                    i += 1
-                }
-            }
-            symbols = merged
-        }
-        // Every byte is in a byte-level vocabulary; a symbol that is not is dropped.
-        let ids = symbols.compactMap { vocab[$0] }
-        if cache.count < 100_000 { cache[piece] = ids }
+        let bytes = Array(piece.utf8)
+        let ids = merges.apply(bytes)
+        if bytes.count <= Self.cachedPieceBytes, cache.count < 100_000 { cache[piece] = ids }
         return ids
     }
 

@@ -32,17 +32,35 @@ extension Tokenizer {
             guard let map = (try? JSONSerialization.jsonObject(with: data)) as? [String: NSNumber] else {
                 throw CheckpointError("added_tokens.json: not a JSON object of token -> id")
             }
-            for (content, id) in map { added[content] = AddedToken(content: content, id: id.intValue, special: true) }
+            for (content, id) in map { added[content] = AddedToken(content: content, id: try Self.id(id, "added_tokens.json", content), special: true) }
         }
         let configURL = folder.appending(path: "tokenizer_config.json")
         if let data = try? Data(contentsOf: configURL), let config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
            let decoder = config["added_tokens_decoder"] as? [String: [String: Any]] {
             for (idText, entry) in decoder {
-                guard let id = Int(idText), let content = entry["content"] as? String else { continue }
+                guard let number = Int(idText), let content = entry["content"] as? String else { continue }
+                let id = try Self.id(number as NSNumber, "tokenizer_config.json", content)
                 added[content] = AddedToken(content: content, id: id, special: (entry["special"] as? Bool) ?? true)
             }
         }
-        self.init(vocab: vocab.mapValues(\.intValue), merges: merges, added: Array(added.values))
+        self.init(vocab: try Self.ids(vocab, "vocab.json"), merges: merges, added: Array(added.values))
+    }
+
+    /// A token id from a file: an integer in 0...Int32.max (a forged id must not overflow
+    /// `vocabularySize` or size an allocation).
+    static func id(_ number: NSNumber, _ file: String, _ token: String) throws -> Int {
+        let value = number.doubleValue
+        guard value >= 0, value <= Double(ConfigLimits.tokenID.upperBound), value == value.rounded() else {
+            throw CheckpointError("\(file): the id of \(token.debugDescription) is \(number), expected an integer in 0...\(ConfigLimits.tokenID.upperBound)")
+        }
+        return Int(value)
+    }
+
+    static func ids(_ vocab: [String: NSNumber], _ file: String) throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        out.reserveCapacity(vocab.count)
+        for (token, number) in vocab { out[token] = try id(number, file, token) }
+        return out
     }
 
     convenience init(tokenizerJSON url: URL) throws {
@@ -66,10 +84,10 @@ extension Tokenizer {
                 throw CheckpointError("\(name): merge \(i) has an unknown form")
             }
         }
-        let added = ((root["added_tokens"] as? [[String: Any]]) ?? []).compactMap { entry -> AddedToken? in
-            guard let id = (entry["id"] as? NSNumber)?.intValue, let content = entry["content"] as? String else { return nil }
-            return AddedToken(content: content, id: id, special: (entry["special"] as? Bool) ?? false)
+        let added = try ((root["added_tokens"] as? [[String: Any]]) ?? []).compactMap { entry -> AddedToken? in
+            guard let number = entry["id"] as? NSNumber, let content = entry["content"] as? String else { return nil }
+            return AddedToken(content: content, id: try Self.id(number, name, content), special: (entry["special"] as? Bool) ?? false)
         }
-        self.init(vocab: vocab.mapValues(\.intValue), merges: merges, added: added)
+        self.init(vocab: try Self.ids(vocab, name), merges: merges, added: added)
     }
 }

