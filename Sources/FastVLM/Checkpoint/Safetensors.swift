@@ -1,5 +1,4 @@
 import Foundation
-import Ops
 #if canImport(Glibc)
 import Glibc
 #endif
