@@ -118,4 +118,14 @@ final class ModelFilesTests: XCTestCase {
         let pipeline = try FastVLMPipeline(folder: Fixtures.apple)
         XCTAssertThrowsError(try pipeline.promptIDs(GenerationRequest(prompt: " \n "))) { XCTAssertTrue("\($0)".contains("empty"), "\($0)") }
     }
+
+    /// A pasted document far over the context is refused from its length, before it is tokenized
+    /// or anything is loaded onto the device.
+    func testOversizedPromptIsRefusedBeforeTokenizing() throws {
+        var request = GenerationRequest(prompt: String(repeating: "x", count: 4 << 20))
+        request.pixelValues = Fixtures.goldens.appending(path: "pixel_values.npy")
+        XCTAssertThrowsError(try FastVLMPipeline(folder: Fixtures.apple, sizedFor: request)) {
+            XCTAssertTrue("\($0)".contains("cannot fit the model's context"), "\($0)")
+        }
+    }
 }

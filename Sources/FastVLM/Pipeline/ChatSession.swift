@@ -63,6 +63,7 @@ public final class ChatSession {
         } else {
             guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw CheckpointError("the prompt is empty") }
             try ChatPrompt.checkText(question, what: "prompt")
+            try p.checkContext(p.tokenizer.minimumTokenCount(question), maxTokens: request.maxTokens, what: "this turn (at least \(p.tokenizer.minimumTokenCount(question)) tokens)")
             // Close the previous answer the way the chat template does, then open this turn.
             let ids = carry + p.tokenizer.encode("\n<|im_start|>user\n\(question)<|im_end|>\n<|im_start|>assistant\n")
             try p.checkContext(ids.count, maxTokens: request.maxTokens, what: "this turn (\(ids.count) tokens)")

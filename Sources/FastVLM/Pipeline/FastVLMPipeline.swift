@@ -123,6 +123,12 @@ public final class FastVLMPipeline {
         }
         try ChatPrompt.checkText(request.prompt, what: "prompt")
         try ChatPrompt.checkText(request.system, what: "system prompt")
+        // Refuse a text that cannot fit before paying for tokenizing it.
+        let least = tokenizer.minimumTokenCount(request.prompt) + tokenizer.minimumTokenCount(request.system) + tokens
+        let context = model.weights.language.config.maxPositions
+        guard least + request.maxTokens <= context else {
+            throw CheckpointError("the prompt is at least \(least) tokens (\(request.prompt.utf8.count) bytes of text and \(tokens) image tokens); with --max-tokens \(request.maxTokens) it cannot fit the model's context of \(context) tokens")
+        }
         let chat = ChatPrompt(system: request.system, user: request.prompt)
         switch model.config.layout {
         case .apple:
