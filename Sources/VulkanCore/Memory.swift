@@ -274,26 +274,65 @@ extension Device {
 
     /// Fills a view piece by piece: `produce(range, bytes)` writes bytes `range` of the view into
     /// `bytes`. Directly into the mapped memory when the device memory is host-visible, else
-    /// into a staging block that is then copied, so the host never holds more than the largest
-    /// piece (weights go up from a memory-mapped checkpoint without a host copy of the model).
+    /// into one of two staging halves: the host fills one while the device copies the other, so
+    /// converting weights overlaps uploading them, and the host never holds more than two pieces
+    /// (weights go up from a memory-mapped checkpoint without a host copy of the model).
     public func fill(_ view: BufferView, pieces: [Range<Int>], _ produce: (Range<Int>, UnsafeMutableRawBufferPointer) throws -> Void) throws {
-        for piece in pieces {
-            guard piece.lowerBound >= 0, piece.upperBound <= view.size else {
-                throw VulkanError.invalidArgument("fill of bytes \(piece) of a \(view.size)-byte buffer")
-            }
-            guard !piece.isEmpty else { continue }
-            if let ptr = view.buffer.hostPointer {
-                try produce(piece, UnsafeMutableRawBufferPointer(start: ptr + view.offset + piece.lowerBound, count: piece.count))
-                continue
-            }
-            let staging = try memory.stagingBlock(piece.count)
-            guard let mapped = staging.mapped else { throw VulkanError.missingFeature("mapped staging memory") }
-            try produce(piece, UnsafeMutableRawBufferPointer(start: mapped, count: piece.count))
-            try oneShot("upload") { cb in
-                var region = VkBufferCopy(srcOffset: 0, dstOffset: VkDeviceSize(view.absoluteOffset + piece.lowerBound), size: VkDeviceSize(piece.count))
-                fn.cmdCopyBuffer(cb, staging.buffer, view.vkBuffer, 1, &region)
-            }
+        for piece in pieces where piece.lowerBound < 0 || piece.upperBound > view.size {
+            throw VulkanError.invalidArgument("fill of bytes \(piece) of a \(view.size)-byte buffer")
         }
+        if let ptr = view.buffer.hostPointer {
+            for piece in pieces where !piece.isEmpty {
+                try produce(piece, UnsafeMutableRawBufferPointer(start: ptr + view.offset + piece.lowerBound, count: piece.count))
+            }
+            return
+        }
+        let half = pieces.map(\.count).max() ?? 0
+        guard half > 0 else { return }
+        let staging = try memory.stagingBlock(2 * half)
+        guard let mapped = staging.mapped else { throw VulkanError.missingFeature("mapped staging memory") }
+        var inFlight: [(cb: VkCommandBuffer, fence: VkFence)?] = [nil, nil]
+        func finish(_ slot: Int) throws {
+            guard let s = inFlight[slot] else { return }
+            inFlight[slot] = nil
+            defer { freeCommandBuffer(s.cb); fn.destroyFence(handle, s.fence, nil) }
+            var f: VkFence? = s.fence
+            try check(fn.waitForFences(handle, 1, &f, VkBool32(VK_TRUE), UInt64.max), "waiting for an upload")
+        }
+        defer { try? finish(0); try? finish(1) }
+        for (n, piece) in pieces.filter({ !$0.isEmpty }).enumerated() {
+            let slot = n % 2
+            try finish(slot)   // the copy that last read this half is done
+            try produce(piece, UnsafeMutableRawBufferPointer(start: mapped + slot * half, count: piece.count))
+            let cb = try allocateCommandBuffer()
+            var begin = VkCommandBufferBeginInfo()
+            begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
+            begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
+            var fence: VkFence?
+            do {
+                try check(fn.beginCommandBuffer(cb, &begin), "vkBeginCommandBuffer")
+                var region = VkBufferCopy(srcOffset: VkDeviceSize(slot * half), dstOffset: VkDeviceSize(view.absoluteOffset + piece.lowerBound),
+                                          size: VkDeviceSize(piece.count))
+                fn.cmdCopyBuffer(cb, staging.buffer, view.vkBuffer, 1, &region)
+                try check(fn.endCommandBuffer(cb), "vkEndCommandBuffer")
+                fence = try makeFence()
+                var c: VkCommandBuffer? = cb
+                try withUnsafePointer(to: &c) { pc in
+                    var submit = VkSubmitInfo()
+                    submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+                    submit.commandBufferCount = 1
+                    submit.pCommandBuffers = pc
+                    try check(fn.queueSubmit(queue, 1, &submit, fence), "vkQueueSubmit (upload)")
+                }
+            } catch {
+                if let fence { fn.destroyFence(handle, fence, nil) }
+                freeCommandBuffer(cb)
+                throw error
+            }
+            inFlight[slot] = (cb, fence!)
+        }
+        try finish(0)
+        try finish(1)
     }
 
     /// Copies a view's bytes back to the host.
