@@ -71,7 +71,7 @@ struct BenchModelCommand: ParsableCommand {
         lines.append("baseline GEMM \(shape(r.baselineGEMMShape)): " + String(format: "%.2f GFLOP/s -> encoder at %.2f of it", r.baselineGEMMGFLOPs, r.encoderFractionOfGEMM))
         lines.append("baseline GEMV \(shape(r.baselineGEMVShape)) (the LM head): "
                      + String(format: "%.2f GB/s -> decode at %.2f of it (%.0f MB of weights per token)", r.baselineGEMVGBps, r.decodeFractionOfGEMV, r.decodeWeightBytes / 1e6))
-        lines.append(String(format: "device memory: %.1f MiB peak, %.1f MiB planned", Double(r.peakDeviceBytes) / 1048576, Double(r.plannedDeviceBytes) / 1048576))
+        lines.append(String(format: "device memory of the model: %.1f MiB peak, %.1f MiB planned", Double(r.peakDeviceBytes) / 1048576, Double(r.plannedDeviceBytes) / 1048576))
         return lines.joined(separator: "\n")
     }
 }

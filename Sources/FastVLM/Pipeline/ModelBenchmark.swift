@@ -108,6 +108,8 @@ public enum ModelBenchmark {
 
         // Baselines at this model's shapes: the MLP's up-projection as a 256-row GEMM, and the
         // LM head as a GEMV (larger than any cache, so it streams from memory as decode does).
+        // The model's peak, before the baselines allocate operands of their own.
+        let modelPeak = device.peakBytesInUse
         progress("baselines")
         let (h, inter) = (config.hiddenSize, config.intermediateSize)
         // The model's own tensors as the operands: the first layer's up projection and the LM head.
@@ -150,6 +152,6 @@ public enum ModelBenchmark {
                       baselineGEMMGFLOPs: gemm.gflops, baselineGEMVGBps: gemv.gbps,
                       encoderFractionOfGEMM: flops / max(visionMedian, 1e-12) / 1e9 / gemm.gflops,
                       decodeFractionOfGEMV: weightBytes / max(decodeMedian, 1e-12) / 1e9 / gemv.gbps,
-                      peakDeviceBytes: device.peakBytesInUse)
+                      peakDeviceBytes: modelPeak)
     }
 }
