@@ -6,7 +6,7 @@
 PyTorch: `FastVlmForConditionalGeneration.from_pretrained` (bf16) plus
 `AutoProcessor.from_pretrained` of the folder, each timed inside a fresh process after its
 imports. fastvlm-gpu: the "loaded in" figure of `run` (model, tokenizer, device memory plan,
-uploads and the recorded decode step). One warm-up of each first (page cache, pipeline and shader
+uploads and the recorded decode step; fp32 vision activations, since random full-size weights overflow fp16 maps). One warm-up of each first (page cache, pipeline and shader
 caches), then the repeats; best and median are printed, with fastvlm-gpu's peak RSS and its peak
 device memory.
 """
@@ -19,7 +19,10 @@ import time
 from pathlib import Path
 
 TORCH = r'''
-import sys, time, torch
+import sys, time
+sys.path.insert(0, sys.argv[2])
+import make_fixtures
+torch = make_fixtures.import_torch()   # registers the torchvision op schemas timm's import needs
 from transformers import AutoProcessor, FastVlmForConditionalGeneration
 t = time.perf_counter()
 FastVlmForConditionalGeneration.from_pretrained(sys.argv[1], torch_dtype=torch.bfloat16)
@@ -31,14 +34,16 @@ print(m, time.perf_counter() - t)
 
 
 def torch_once(model):
-    out = subprocess.run([sys.executable, "-c", TORCH, model], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", TORCH, model, str(Path(__file__).resolve().parent)], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit("PyTorch failed to load the model:\n" + out.stderr[-2000:])
     m, p = map(float, out.stdout.split()[-2:])
     return m + p
 
 
 def ours_once(binary, model, image):
     out = subprocess.run(["/usr/bin/time", "-v", binary, "run", "--model", model, "--image", image, "--prompt", "Describe the image.",
-                          "--max-tokens", "1"], capture_output=True, text=True)
+                          "--max-tokens", "1", "--activations", "f32"], capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(out.stderr[-2000:])
     load = float(re.search(r"loaded in ([0-9.]+)s", out.stderr).group(1))
