@@ -70,8 +70,13 @@ public struct WeightTensor: WeightRows, @unchecked Sendable {
         }
     }
 
+    public func holdsStoredRows(as format: WeightFormat) -> Bool {
+        guard case .mapped(let e) = source else { return false }
+        return storedFormat == format && format.rowBytes(cols: cols) == cols * e.elementSize
+    }
+
     public func withStoredRows(_ range: Range<Int>, as format: WeightFormat, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
-        guard case .mapped(let e) = source, storedFormat == format, format.rowBytes(cols: cols) == cols * e.elementSize else { return false }
+        guard holdsStoredRows(as: format), case .mapped(let e) = source else { return false }
         try e.withStoredBytes(elements: range.lowerBound * cols..<range.upperBound * cols, body)
         return true
     }

@@ -53,10 +53,16 @@ public final class LinearWeight {
         var scratch = [Float](repeating: 0, count: min(rows, rowsPerPiece) * cols)
         try device.fill(buffer.view, pieces: pieces) { range, out in
             let first = range.lowerBound / rowBytes, count = range.count / rowBytes
+            var written = 0
             let copied = try source.withStoredRows(first..<first + count, as: format) { stored in
-                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: stored.prefix(out.count)))
+                guard written + stored.count <= out.count else { throw OpError("weight: stored rows overrun their piece") }
+                UnsafeMutableRawBufferPointer(rebasing: out[written..<written + stored.count]).copyMemory(from: stored)
+                written += stored.count
             }
-            if copied { return }
+            if copied {
+                try require(written == out.count, "weight: stored rows fill \(written) of \(out.count) bytes")
+                return
+            }
             // Each thread reads (converts) and packs its own rows of the piece.
             let parts = count >= 64 ? threads : 1
             var failure: Error?

@@ -5,13 +5,16 @@ public protocol WeightRows {
     var cols: Int { get }
     /// Writes rows `range` as fp32 into `out` (`range.count * cols` values).
     func readRows(_ range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) throws
-    /// Calls `body` with the stored bytes of rows `range` when they are already `format`'s bytes
-    /// (a bf16 checkpoint uploaded as bf16), so they are copied without conversion; returns
-    /// false, without calling `body`, when they are not.
+    /// Whether the rows are stored as `format`'s bytes already (a bf16 checkpoint uploaded as
+    /// bf16), so `withStoredRows` can hand them over without conversion.
+    func holdsStoredRows(as format: WeightFormat) -> Bool
+    /// Calls `body` with the stored bytes of rows `range`, in one or more consecutive pieces in
+    /// order, when `holdsStoredRows(as: format)`; returns false, without calling `body`, when not.
     func withStoredRows(_ range: Range<Int>, as format: WeightFormat, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool
 }
 
 extension WeightRows {
+    public func holdsStoredRows(as format: WeightFormat) -> Bool { false }
     public func withStoredRows(_ range: Range<Int>, as format: WeightFormat, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool { false }
 
     /// Every value as fp32 (small weights, tests and the CPU reference).
@@ -77,9 +80,13 @@ public struct StackedRows: WeightRows {
         }
     }
 
+    public func holdsStoredRows(as format: WeightFormat) -> Bool { parts.allSatisfy { $0.holdsStoredRows(as: format) } }
+
     public func withStoredRows(_ range: Range<Int>, as format: WeightFormat, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
-        let pieces = pieces(range)
-        guard pieces.count == 1, let (p, r) = pieces.first else { return false }
-        return try p.withStoredRows(r, as: format, body)
+        guard holdsStoredRows(as: format) else { return false }
+        for (p, r) in pieces(range) {
+            guard try p.withStoredRows(r, as: format, body) else { throw OpError("stacked weight: a part stopped holding its stored rows") }
+        }
+        return true
     }
 }
