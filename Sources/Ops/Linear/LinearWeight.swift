@@ -56,8 +56,14 @@ public final class LinearWeight {
             var written = 0
             let copied = try source.withStoredRows(first..<first + count, as: format) { stored in
                 guard written + stored.count <= out.count else { throw OpError("weight: stored rows overrun their piece") }
-                UnsafeMutableRawBufferPointer(rebasing: out[written..<written + stored.count]).copyMemory(from: stored)
-                written += stored.count
+                // Spread over the cores: the copy is mostly page faults on both sides.
+                let destination = out.baseAddress! + written, source = stored.baseAddress!, total = stored.count
+                let parts = total >= 1 << 20 ? threads : 1
+                DispatchQueue.concurrentPerform(iterations: parts) { t in
+                    let lo = total * t / parts, hi = total * (t + 1) / parts
+                    (destination + lo).copyMemory(from: source + lo, byteCount: hi - lo)
+                }
+                written += total
             }
             if copied {
                 try require(written == out.count, "weight: stored rows fill \(written) of \(out.count) bytes")
