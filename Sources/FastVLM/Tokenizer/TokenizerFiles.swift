@@ -16,9 +16,6 @@ extension Tokenizer {
         }
         guard let vocabBytes = try? Data(contentsOf: vocabURL) else { throw CheckpointError("vocab.json: cannot read") }
         let vocab = try VocabularyJSON.parse([UInt8](vocabBytes))
-        for (token, id) in vocab where id > ConfigLimits.tokenID.upperBound {
-            throw CheckpointError("vocab.json: the id of \(token.debugDescription) is \(id), expected an integer in 0...\(ConfigLimits.tokenID.upperBound)")
-        }
         guard let mergesData = try? Data(contentsOf: mergesURL), let mergesText = String(validating: [UInt8](mergesData), as: UTF8.self) else {
             throw CheckpointError("merges.txt: not UTF-8 text")
         }

@@ -14,7 +14,7 @@ enum VocabularyJSON {
             while true {
                 let key = try reader.string()
                 try reader.expect(UInt8(ascii: ":"))
-                out[key] = try reader.integer()
+                out[key] = try reader.id(of: key)
                 let next = try reader.next()
                 if next == UInt8(ascii: "}") { break }
                 guard next == UInt8(ascii: ",") else { throw reader.error("expected , or }") }
@@ -52,18 +52,18 @@ enum VocabularyJSON {
             guard try next() == b else { throw error("expected \(Character(Unicode.Scalar(b)))") }
         }
 
-        mutating func integer() throws -> Int {
+        /// A token id: an integer in `ConfigLimits.tokenID` (a forged id must not overflow the
+        /// vocabulary size or size an allocation).
+        mutating func id(of token: String) throws -> Int {
             _ = try peek()
-            var value = 0, digits = 0
-            while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
-                let (m, o1) = value.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int(bytes[i] - 0x30))
-                guard !o1, !o2 else { throw error("an id too large") }
-                value = a
-                digits += 1
-                i += 1
+            let start = i
+            while i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: ".")
+                    || bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") || (0x30...0x39).contains(bytes[i]) { i += 1 }
+            let text = String(decoding: bytes[start..<i], as: UTF8.self)
+            guard !text.isEmpty else { throw error("expected an id") }
+            guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = Int(text), ConfigLimits.tokenID.contains(value) else {
+                throw CheckpointError("\(file): the id of \(token.debugDescription) is \(text), expected an integer in \(ConfigLimits.tokenID.lowerBound)...\(ConfigLimits.tokenID.upperBound)")
             }
-            guard digits > 0 else { throw error("expected a non-negative integer id") }
             return value
         }
 
