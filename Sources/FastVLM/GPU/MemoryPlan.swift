@@ -1,3 +1,4 @@
+import Foundation
 import Ops
 import VulkanCore
 
@@ -123,5 +124,8 @@ extension MemoryPlan: CustomStringConvertible {
             + "KV cache \(Self.mib(kvCache)) MiB, activations \(Self.mib(activations)) MiB, total \(Self.mib(total)) MiB"
     }
 
-    static func mib(_ bytes: Int) -> String { String(bytes >> 20) }
+    /// Whole MiB, with a decimal below 10 MiB (a tiny model is not "0 MiB").
+    static func mib(_ bytes: Int) -> String {
+        bytes >= 10 << 20 ? String(bytes >> 20) : String(format: "%.1f", Double(bytes) / 1048576)
+    }
 }
