@@ -153,35 +153,55 @@ public final class Device {
         return fence
     }
 
+    /// One command buffer in its own submit, signalling `fence` when it completes.
+    func submit(_ cb: VkCommandBuffer, signalling fence: VkFence?, what: String) throws {
+        var c: VkCommandBuffer? = cb
+        try withUnsafePointer(to: &c) { pc in
+            var submit = VkSubmitInfo()
+            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+            submit.commandBufferCount = 1
+            submit.pCommandBuffers = pc
+            try check(fn.queueSubmit(queue, 1, &submit, fence), "vkQueueSubmit (\(what))")
+        }
+    }
+
+    func wait(for fence: VkFence, what: String) throws {
+        var f: VkFence? = fence
+        try check(fn.waitForFences(handle, 1, &f, VkBool32(VK_TRUE), UInt64.max), "waiting for \(what)")
+    }
+
     /// Submits command buffers one submit each (bounded work per submit) and waits for the last.
     func submitAndWait(_ buffers: [VkCommandBuffer], what: String) throws {
         guard !buffers.isEmpty else { return }
         let fence = try makeFence()
         defer { fn.destroyFence(handle, fence, nil) }
         for (i, cb) in buffers.enumerated() {
-            var c: VkCommandBuffer? = cb
-            try withUnsafePointer(to: &c) { pc in
-                var submit = VkSubmitInfo()
-                submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
-                submit.commandBufferCount = 1
-                submit.pCommandBuffers = pc
-                try check(fn.queueSubmit(queue, 1, &submit, i == buffers.count - 1 ? fence : nil), "vkQueueSubmit (\(what))")
-            }
+            try submit(cb, signalling: i == buffers.count - 1 ? fence : nil, what: what)
         }
-        var f: VkFence? = fence
-        try check(fn.waitForFences(handle, 1, &f, VkBool32(VK_TRUE), UInt64.max), "waiting for \(what)")
+        try wait(for: fence, what: what)
+    }
+
+    /// A new one-time command buffer holding what `body` records (freed again if that fails).
+    func recordOneTime(_ body: (VkCommandBuffer) throws -> Void) throws -> VkCommandBuffer {
+        let cb = try allocateCommandBuffer()
+        do {
+            var begin = VkCommandBufferBeginInfo()
+            begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
+            begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
+            try check(fn.beginCommandBuffer(cb, &begin), "vkBeginCommandBuffer")
+            try body(cb)
+            try check(fn.endCommandBuffer(cb), "vkEndCommandBuffer")
+        } catch {
+            freeCommandBuffer(cb)
+            throw error
+        }
+        return cb
     }
 
     /// Records `body` into a one-time command buffer, submits it and waits.
     func oneShot(_ what: String, _ body: (VkCommandBuffer) throws -> Void) throws {
-        let cb = try allocateCommandBuffer()
+        let cb = try recordOneTime(body)
         defer { freeCommandBuffer(cb) }
-        var begin = VkCommandBufferBeginInfo()
-        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
-        try check(fn.beginCommandBuffer(cb, &begin), "vkBeginCommandBuffer")
-        try body(cb)
-        try check(fn.endCommandBuffer(cb), "vkEndCommandBuffer")
         try submitAndWait([cb], what: what)
     }
 }

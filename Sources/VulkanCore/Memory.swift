@@ -296,36 +296,24 @@ extension Device {
             guard let s = inFlight[slot] else { return }
             inFlight[slot] = nil
             defer { freeCommandBuffer(s.cb); fn.destroyFence(handle, s.fence, nil) }
-            var f: VkFence? = s.fence
-            try check(fn.waitForFences(handle, 1, &f, VkBool32(VK_TRUE), UInt64.max), "waiting for an upload")
+            try wait(for: s.fence, what: "an upload")
         }
         defer { try? finish(0); try? finish(1) }
         for (n, piece) in pieces.filter({ !$0.isEmpty }).enumerated() {
             let slot = n % 2
             try finish(slot)   // the copy that last read this half is done
             try produce(piece, UnsafeMutableRawBufferPointer(start: mapped + slot * half, count: piece.count))
-            let cb = try allocateCommandBuffer()
-            var begin = VkCommandBufferBeginInfo()
-            begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-            begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
-            var fence: VkFence?
-            do {
-                try check(fn.beginCommandBuffer(cb, &begin), "vkBeginCommandBuffer")
+            let cb = try recordOneTime { cb in
                 var region = VkBufferCopy(srcOffset: VkDeviceSize(slot * half), dstOffset: VkDeviceSize(view.absoluteOffset + piece.lowerBound),
                                           size: VkDeviceSize(piece.count))
                 fn.cmdCopyBuffer(cb, staging.buffer, view.vkBuffer, 1, &region)
-                try check(fn.endCommandBuffer(cb), "vkEndCommandBuffer")
+            }
+            var fence: VkFence?
+            do {
                 fence = try makeFence()
-                var c: VkCommandBuffer? = cb
-                try withUnsafePointer(to: &c) { pc in
-                    var submit = VkSubmitInfo()
-                    submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
-                    submit.commandBufferCount = 1
-                    submit.pCommandBuffers = pc
-                    try check(fn.queueSubmit(queue, 1, &submit, fence), "vkQueueSubmit (upload)")
-                }
+                try submit(cb, signalling: fence, what: "upload")
             } catch {
-                if let fence { fn.destroyFence(handle, fence, nil) }
+                if let fence { fn.destroyFence(handle, fence, nil) }   // never submitted: nothing to wait for
                 freeCommandBuffer(cb)
                 throw error
             }

@@ -93,16 +93,6 @@ public struct WeightTensor: WeightRows, @unchecked Sendable {
     }
 }
 
-extension WeightRows {
-    /// Rows `range` as fp32.
-    public func rows(_ range: Range<Int>) throws -> [Float] {
-        try [Float](unsafeUninitializedCapacity: range.count * cols) { out, n in
-            try readRows(range, into: out)
-            n = range.count * cols
-        }
-    }
-}
-
 extension WeightTensor {
     /// The values transformed, held in host memory (small tensors, tests).
     public func map(_ transform: (Float) throws -> Float) throws -> WeightTensor {

@@ -50,7 +50,7 @@ public final class LinearWeight {
         let rowsPerPiece = max(1, Self.pieceBytes / max(rowBytes, cols * 4))
         let pieces = stride(from: 0, to: rows, by: rowsPerPiece).map { $0 * rowBytes..<min(rows, $0 + rowsPerPiece) * rowBytes }
         let threads = ProcessInfo.processInfo.activeProcessorCount
-        var scratch = [Float](repeating: 0, count: min(rows, rowsPerPiece) * cols)
+        var scratch: [Float] = []   // fp32 rows of a piece, only when converting
         try device.fill(buffer.view, pieces: pieces) { range, out in
             let first = range.lowerBound / rowBytes, count = range.count / rowBytes
             var written = 0
@@ -73,6 +73,7 @@ public final class LinearWeight {
             let parts = count >= 64 ? threads : 1
             var failure: Error?
             let lock = NSLock()
+            if scratch.isEmpty { scratch = [Float](repeating: 0, count: min(rows, rowsPerPiece) * cols) }
             scratch.withUnsafeMutableBufferPointer { values in
                 let base = out.baseAddress!
                 DispatchQueue.concurrentPerform(iterations: parts) { t in

@@ -17,13 +17,16 @@ extension WeightRows {
     public func holdsStoredRows(as format: WeightFormat) -> Bool { false }
     public func withStoredRows(_ range: Range<Int>, as format: WeightFormat, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool { false }
 
-    /// Every value as fp32 (small weights, tests and the CPU reference).
-    public func allFloats() throws -> [Float] {
-        try [Float](unsafeUninitializedCapacity: rows * cols) { out, n in
-            try readRows(0..<rows, into: out)
-            n = rows * cols
+    /// Rows `range` as fp32.
+    public func rows(_ range: Range<Int>) throws -> [Float] {
+        try [Float](unsafeUninitializedCapacity: range.count * cols) { out, n in
+            try readRows(range, into: out)
+            n = range.count * cols
         }
     }
+
+    /// Every value as fp32 (small weights, tests and the CPU reference).
+    public func allFloats() throws -> [Float] { try rows(0..<rows) }
 }
 
 /// Host fp32 values [rows][cols].
