@@ -271,8 +271,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     /// barrier) per layer per token, and gives the same tokens and logits as the separate SwiGLU.
     func testDecodeFusesSwiGLUIntoDownProjection() throws {
         let t = try tiny(.apple)
-        let caps = device.capabilities
-        try XCTSkipUnless(LinearOp.variant(for: caps, m: 1, k: t.language.config.intermediateSize) == .gemv, "decode runs no gemv here")
+        try XCTSkipUnless(device.kernelPolicy.linear(m: 1, k: t.language.config.intermediateSize) == .gemv, "decode runs no gemv here")
         let image = try device.upload(t.projected)
         var runs: [(tokens: [Int], logits: [Float], stats: SequenceStats)] = []
         for fused in [false, true] {
