@@ -13,6 +13,7 @@ import VulkanCore
 /// | flash attention   | direct (K/V read at uniform addresses)   | staged (K/V tiles in shared memory)       |
 /// | decode attention  | keysPerInvocation, 2 key ranges          | rowPerInvocation, 32 key ranges           |
 /// | SwiGLU in decode  | separate dispatch                        | fused into the down projection's GEMV     |
+/// | vision storage    | f16 with 16-bit storage                  | f16 with 16-bit storage                   |
 /// | decoder storage   | f32                                      | f16 with shaderFloat16 + 16-bit storage   |
 /// | KV-cache storage  | f32                                      | f16 with shaderFloat16 + 16-bit storage   |
 ///
@@ -115,6 +116,10 @@ public struct KernelPolicy {
     /// is bound by weight reads and per-dispatch costs and the repeated silu is nearly free;
     /// CPU devices pay for every exp and little for a dispatch (measured ~6% slower fused).
     public var fusesSwiGLU: Bool { isGPU }
+
+    /// Storage of the vision encoder's and projector's maps (arithmetic fp32): f16 wherever the
+    /// device can store it, in both classes, since it halves the encoder's memory traffic.
+    public var visionActivations: StorageType { capabilities.storageBuffer16BitAccess ? .f16 : .f32 }
 
     private var sixteenBitMath: Bool { capabilities.shaderFloat16 && capabilities.storageBuffer16BitAccess }
 

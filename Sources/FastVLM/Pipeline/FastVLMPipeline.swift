@@ -29,10 +29,9 @@ public struct RuntimeOptions: Sendable {
 
     public init() {}
 
-    /// fp16 activations halve the encoder's memory traffic, so they are the default wherever
-    /// the device can store them (storageBuffer16BitAccess).
+    /// KernelPolicy.visionActivations: fp16 wherever the device can store it.
     public static func defaultActivationType(for caps: DeviceCapabilities) -> StorageType {
-        caps.storageBuffer16BitAccess ? .f16 : .f32
+        KernelPolicy(capabilities: caps).visionActivations
     }
 
     /// The activation storage to use on a device with `caps`.

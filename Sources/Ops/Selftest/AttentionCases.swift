@@ -73,7 +73,7 @@ extension Selftest {
         }
     }
 
-    static func visionAttention(_ device: Device, n: Int, c: Int, hd: Int, storage: StorageType, variant: AttentionVariant) throws -> Comparison {
+    static func visionAttention(_ device: Device, n: Int, c: Int, hd: Int, storage: StorageType, variant: AttentionVariant?) throws -> Comparison {
         let qkv = SelftestData.rounded(SelftestData.values(n * 3 * c, seed: UInt64(n * 131 + c + hd), scale: 3), to: storage)
         let (gqkv, gout) = (try SelftestData.upload(device, qkv, as: storage), try SelftestData.output(device, n * c, as: storage))
         try SelftestData.run(device, "vision attention") {
@@ -83,7 +83,7 @@ extension Selftest {
                           want: Reference.multiHeadAttention(qkv: qkv, count: n, channels: c, headDim: hd), tolerance: SelftestData.tolerance(storage))
     }
 
-    static func causalAttention(_ device: Device, _ s: CausalShape, variant: AttentionVariant) throws -> Comparison {
+    static func causalAttention(_ device: Device, _ s: CausalShape, variant: AttentionVariant?) throws -> Comparison {
         let x = s.inputs(seed: UInt64(s.t * 100 + s.p0))
         let (gq, gk, gv) = (try SelftestData.upload(device, x.q), try SelftestData.upload(device, x.k), try SelftestData.upload(device, x.v))
         let (gout, pos) = (try SelftestData.output(device, s.t * s.heads * s.hd), try device.upload([UInt32(s.p0)]))
@@ -94,12 +94,12 @@ extension Selftest {
         return Comparison(got: try SelftestData.download(device, gout, s.t * s.heads * s.hd), want: s.expected(x), tolerance: SelftestData.tolerance(.f32))
     }
 
-    static func decodeAttention(_ device: Device, _ s: CausalShape, splits: Int, variant: DecodeAttentionOp.Variant) throws -> Comparison {
+    static func decodeAttention(_ device: Device, _ s: CausalShape, splits: Int, variant: DecodeAttentionOp.Variant?) throws -> Comparison {
         let x = s.inputs(seed: UInt64(s.t * 100 + s.p0 + 7))
         let (gq, gk, gv) = (try SelftestData.upload(device, x.q), try SelftestData.upload(device, x.k), try SelftestData.upload(device, x.v))
         let (gout, pos) = (try SelftestData.output(device, s.t * s.heads * s.hd), try device.upload([UInt32(s.p0)]))
         let bytes = DecodeAttentionOp.scratchBytes(tokens: s.t, heads: s.heads, kvHeads: s.kvHeads, headDim: s.hd, splits: splits,
-                                                   caps: device.capabilities, variant: variant)
+                                                   caps: device.capabilities, variant: variant ?? device.kernelPolicy.decodeAttention)
         let scratch = try device.allocate(bytes: bytes)
         try SelftestData.run(device, "decode attention") {
             try DecodeAttentionOp.encode($0, q: gq.view, kCache: gk.view, vCache: gv.view, out: gout.view, position: pos.view, scratch: scratch.view,

@@ -49,7 +49,7 @@ extension Selftest {
     }
 
     static func conv2d(_ device: Device, cin: Int, cout: Int, h: Int, w: Int, k: Int, s: Int, weights: StorageType, storage: StorageType,
-                       tile: Conv2DOp.Tile, gelu: Bool) throws -> Comparison {
+                       tile: Conv2DOp.Tile?, gelu: Bool) throws -> Comparison {
         let x = SelftestData.rounded(SelftestData.values(cin * h * w, seed: UInt64(10 + cin * h), scale: 2), to: storage)
         let wt = SelftestData.rounded(SelftestData.values(cout * cin * k * k, seed: UInt64(20 + cout), scale: 1 / Float(cin * k * k).squareRoot()), to: weights)
         let b = SelftestData.values(cout, seed: UInt64(30 + cout))
@@ -65,8 +65,8 @@ extension Selftest {
         return Comparison(got: got, want: want, tolerance: SelftestData.tolerance(storage))
     }
 
-    static func depthwiseConv(_ device: Device, cin: Int, m: Int, h: Int, w: Int, k: Int, s: Int, storage: StorageType, vec4: Bool,
-                              tile: DepthwiseConv2DOp.Tile, gelu: Bool) throws -> Comparison {
+    static func depthwiseConv(_ device: Device, cin: Int, m: Int, h: Int, w: Int, k: Int, s: Int, storage: StorageType, vec4: Bool?,
+                              tile: DepthwiseConv2DOp.Tile?, gelu: Bool) throws -> Comparison {
         let cout = cin * m
         let x = SelftestData.rounded(SelftestData.values(cin * h * w, seed: UInt64(40 + cin * h), scale: 2), to: storage)
         let wt = SelftestData.values(cout * k * k, seed: UInt64(50 + cout), scale: 0.5)

@@ -44,7 +44,7 @@ extension Selftest {
     }
 
     static func linear(_ device: Device, m: Int, n: Int, k: Int, format: WeightFormat, storage: StorageType,
-                       activation: LinearOp.Activation, bias: Bool, variant: LinearOp.Variant) throws -> Comparison {
+                       activation: LinearOp.Activation, bias: Bool, variant: LinearOp.Variant?) throws -> Comparison {
         let x = SelftestData.rounded(SelftestData.values(m * k, seed: UInt64(m * 1000 + k)), to: storage)
         let w = SelftestData.values(n * k, seed: UInt64(n * 7 + k), scale: 0.5)
         let b = SelftestData.values(n, seed: UInt64(n))

@@ -59,7 +59,7 @@ public enum Selftest {
         let caps = device.capabilities
         return linearCases(caps) + convolutionCases(caps) + attentionCases(caps) + normCases(caps) + ropeCases(caps)
             + rowCases(caps) + elementwiseCases(caps) + embeddingCases(caps) + squeezeExciteCases(caps) + samplingCases(caps)
-            + layoutCases(caps)
+            + layoutCases(caps) + policyCases(device)
     }
 
     /// The op names the catalog covers, in table order.
@@ -117,11 +117,5 @@ public enum Selftest {
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
     }
 
-    static func format(_ x: Float) -> String {
-        if x == 0 { return "0" }
-        if !x.isFinite { return "\(x)" }
-        let exponent = Int(floor(log10(Double(abs(x)))))
-        let mantissa = Double(x) / pow(10, Double(exponent))
-        return String(format: "%.1fe%d", mantissa, exponent)
-    }
+    static func format(_ x: Float) -> String { x == 0 ? "0" : x.isFinite ? String(format: "%.1e", x) : "\(x)" }
 }
