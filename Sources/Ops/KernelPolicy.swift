@@ -30,8 +30,10 @@ public struct KernelPolicy {
     public let kernelClass: KernelClass
     public let choice: KernelChoice
     public let capabilities: DeviceCapabilities
-    /// Answers whether a variant in `verifiedBeforeUse` passed its check here; nil: none has.
+    /// Answers whether a variant in `checked` passed its check here; nil: none has.
     private let verified: ((String) -> Bool)?
+    /// The variants that need a passed check: `verifiedBeforeUse` (tests name others).
+    let checked: Set<String>
 
     /// Variants used only after a quick check against the CPU reference passed on the device
     /// (CI cannot run them), named `op.variant`.
@@ -48,10 +50,12 @@ public struct KernelPolicy {
     public static func autoClass(for caps: DeviceCapabilities) -> KernelClass { caps.type == "cpu" ? .cpu : .gpu }
 
     /// A policy from capabilities alone (what-if tables and tests): checked variants are never used.
-    public init(capabilities: DeviceCapabilities, choice: KernelChoice = .auto, verified: ((String) -> Bool)? = nil) {
+    public init(capabilities: DeviceCapabilities, choice: KernelChoice = .auto, verified: ((String) -> Bool)? = nil,
+                checked: Set<String> = verifiedBeforeUse) {
         self.capabilities = capabilities
         self.choice = choice
         self.verified = verified
+        self.checked = checked
         switch choice {
         case .auto: kernelClass = Self.autoClass(for: capabilities)
         case .cpu: kernelClass = .cpu
@@ -61,10 +65,10 @@ public struct KernelPolicy {
 
     /// The device's policy: its `kernels` choice, and quick checks run on it when first needed
     /// (the verdict is kept per device and driver).
-    public init(device: Device) {
+    public init(device: Device, checked: Set<String> = verifiedBeforeUse) {
         self.init(capabilities: device.capabilities, choice: device.kernels, verified: { [unowned device] name in
             device.verifiedVariants.verified(name) { try Selftest.check(name, on: device) }
-        })
+        }, checked: checked)
     }
 
     var isGPU: Bool { kernelClass == .gpu }
@@ -90,7 +94,7 @@ public struct KernelPolicy {
 
     /// False for a variant that needs a check and has not passed one here.
     func usable(_ name: String) -> Bool {
-        guard Self.verifiedBeforeUse.contains(name) else { return true }
+        guard checked.contains(name) else { return true }
         return verified?(name) ?? false
     }
 

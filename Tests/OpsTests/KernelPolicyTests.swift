@@ -92,3 +92,39 @@ final class KernelPolicyTests: GPUTestCase {
         XCTAssertTrue(forced.kernelPolicy.summary.contains("kernels gpu (forced)"), forced.kernelPolicy.summary)
     }
 }
+
+/// The whole verified-variant path on this device, with the subgroup GEMM standing in for a
+/// variant CI cannot run: checked by the selftest's linear cases, remembered, and a failed
+/// verdict makes the policy fall back to the next variant and say so once.
+final class VerifiedVariantPolicyTests: GPUTestCase {
+    func device(store: URL, reports: @escaping (String) -> Void) throws -> Device {
+        let instance = try VulkanInstance(validation: true)
+        let physical = try instance.physicalDevices()[device.physical.index]
+        return try Device(instance: instance, physical: physical, kernels: .cpu, verifiedVariants: VerifiedVariants(url: store, report: reports))
+    }
+
+    func testCheckedVariantIsUsedAfterItsCheckPassed() throws {
+        try XCTSkipUnless(LinearOp.supports(.subgroup, caps: device.capabilities, m: 64, k: 64), "no subgroup GEMM on this device")
+        let store = FileManager.default.temporaryDirectory.appending(path: "fastvlm-policy-\(getpid())-pass.json")
+        defer { try? FileManager.default.removeItem(at: store) }
+        var reports: [String] = []
+        let d = try device(store: store) { reports.append($0) }
+        XCTAssertEqual(KernelPolicy(device: d, checked: ["linear.subgroup"]).linear(m: 64, k: 64), .subgroup)
+        XCTAssertEqual(d.verifiedVariants.verdict("linear.subgroup"), true)
+        XCTAssertTrue(reports.isEmpty, reports.joined())
+    }
+
+    func testFailedVerdictFallsBackToTheNextVariant() throws {
+        let store = FileManager.default.temporaryDirectory.appending(path: "fastvlm-policy-\(getpid())-fail.json")
+        defer { try? FileManager.default.removeItem(at: store) }
+        try Data("{\"format\": 1, \"verdicts\": {\"linear.subgroup\": false}}".utf8).write(to: store)
+        var reports: [String] = []
+        let d = try device(store: store) { reports.append($0) }
+        let policy = KernelPolicy(device: d, checked: ["linear.subgroup"])
+        XCTAssertEqual(policy.linear(m: 64, k: 64), .tiled)
+        XCTAssertEqual(policy.linear(m: 37, k: 100), .tiled)
+        XCTAssertEqual(policy.linear(m: 1, k: 64), .gemv, "other variants are unaffected")
+        XCTAssertEqual(reports.count, 1, reports.joined(separator: "\n"))
+        XCTAssertTrue(reports.first?.contains("linear.subgroup") ?? false)
+    }
+}
