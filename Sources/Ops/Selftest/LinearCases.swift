@@ -29,6 +29,16 @@ extension Selftest {
                 }
             }
         }
+        // Weights bound in row slices, as the LM head is where a binding cannot hold it whole.
+        for variant in LinearOp.Variant.allCases {
+            let (m, n, k) = (2, 61, 192)
+            let limit = 9 * WeightFormat.q8.rowBytes(cols: k) + 4
+            var c = Case(op: "linear", variant: "\(variant.rawValue) q8 a32 row slices", shape: "\(m)x\(n)x\(k), 9 rows a slice") { device in
+                try linear(device, m: m, n: n, k: k, format: .q8, storage: .f32, activation: .silu, bias: true, variant: variant, bindingLimit: limit)
+            }
+            c.unsupported = LinearOp.supports(variant, caps: caps, m: m, k: k, format: .q8) ? nil : "LinearOp.supports is false on this device"
+            cases.append(c)
+        }
         for storage in SelftestData.storages {
             let name = "gemv swiglu-input a\(storage == .f16 ? 16 : 32)"
             for (m, n, k) in [(1, 130, 100), (3, 33, 36)] {
@@ -44,7 +54,7 @@ extension Selftest {
     }
 
     static func linear(_ device: Device, m: Int, n: Int, k: Int, format: WeightFormat, storage: StorageType,
-                       activation: LinearOp.Activation, bias: Bool, variant: LinearOp.Variant?) throws -> Comparison {
+                       activation: LinearOp.Activation, bias: Bool, variant: LinearOp.Variant?, bindingLimit: Int? = nil) throws -> Comparison {
         let x = SelftestData.rounded(SelftestData.values(m * k, seed: UInt64(m * 1000 + k)), to: storage)
         let w = SelftestData.values(n * k, seed: UInt64(n * 7 + k), scale: 0.5)
         let b = SelftestData.values(n, seed: UInt64(n))
@@ -53,7 +63,7 @@ extension Selftest {
                             try SelftestData.output(device, m * n, as: storage))
         try SelftestData.run(device, "linear") {
             try LinearOp.encode($0, x: gx.view, weight: weight, bias: bias ? gb.view : nil, y: gy.view, m: m, activation: activation,
-                                activations: storage, variant: variant)
+                                activations: storage, variant: variant, bindingLimit: bindingLimit)
         }
         // The kernel's input is the weight as stored: quantization error is not the kernel's.
         let stored = WeightPacking.roundTrip(w, rows: n, cols: k, format: format)
