@@ -14,9 +14,15 @@ public final class Device {
     let commandPool: VkCommandPool
     var memory: MemoryAllocator!
     var pipelines: PipelineStore!
+    /// The kernel family asked for (`--kernels`, else FASTVLM_KERNELS, else auto); Ops'
+    /// KernelPolicy turns it and the capabilities into the variant every op runs.
+    public let kernels: KernelChoice
+    /// Verdicts of the quick checks that gate variants CI cannot run (see KernelPolicy).
+    public let verifiedVariants: VerifiedVariants
 
     /// Picks a device: `index` if given, else `FASTVLM_DEVICE`, else discrete > integrated > CPU.
-    public convenience init(index: Int? = nil, validation: Bool? = nil) throws {
+    /// `kernels` nil: FASTVLM_KERNELS, else auto.
+    public convenience init(index: Int? = nil, validation: Bool? = nil, kernels: KernelChoice? = nil) throws {
         let instance = try VulkanInstance(validation: validation)
         let all = try instance.physicalDevices()
         guard !all.isEmpty else { throw VulkanError.noDevice("the Vulkan loader reports no physical device") }
@@ -32,16 +38,20 @@ public final class Device {
             }
             chosen = best
         }
-        try self.init(instance: instance, physical: chosen)
+        try self.init(instance: instance, physical: chosen, kernels: kernels)
     }
 
-    public init(instance: VulkanInstance, physical: PhysicalDevice) throws {
+    /// `kernels` nil: FASTVLM_KERNELS, else auto; `verifiedVariants` nil: the store beside the pipeline cache.
+    public init(instance: VulkanInstance, physical: PhysicalDevice, kernels: KernelChoice? = nil, verifiedVariants: VerifiedVariants? = nil) throws {
         self.instance = instance
         self.physical = physical
+        self.kernels = try KernelChoice.resolve(kernels)
+        self.verifiedVariants = verifiedVariants ?? VerifiedVariants(for: physical.capabilities)
         guard let family = physical.computeQueueFamily else {
             throw VulkanError.missingFeature("\(physical.capabilities.name) has no compute queue")
         }
         let caps = physical.capabilities
+        try DeviceRequirements.check(caps)
         let parts = caps.apiVersion.split(separator: ".").compactMap { Int($0) }
         guard parts.count >= 2, parts[0] > 1 || parts[1] >= 2 else {
             throw VulkanError.missingFeature("Vulkan 1.2 (\(caps.name) reports \(caps.apiVersion))")

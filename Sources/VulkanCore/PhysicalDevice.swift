@@ -13,8 +13,10 @@ public struct DeviceCapabilities: Codable, Sendable {
     public var pipelineCacheUUID: String
     public var shaderFloat16: Bool
     public var shaderInt8: Bool
+    public var shaderInt16: Bool
     public var shaderInt64: Bool
     public var storageBuffer16BitAccess: Bool
+    public var storageBuffer8BitAccess: Bool
     public var subgroupSize: Int
     public var minSubgroupSize: Int
     public var maxSubgroupSize: Int
@@ -24,6 +26,9 @@ public struct DeviceCapabilities: Codable, Sendable {
     public var pushDescriptors: Bool
     public var maxComputeSharedMemorySize: Int
     public var maxComputeWorkGroupInvocations: Int
+    public var maxComputeWorkGroupSize: [Int]
+    public var maxPerStageDescriptorStorageBuffers: Int
+    public var maxMemoryAllocationSize: Int
     public var maxComputeWorkGroupCount: [Int]
     public var maxStorageBufferRange: Int
     public var maxPushConstantsSize: Int
@@ -55,7 +60,6 @@ public struct DeviceCapabilities: Codable, Sendable {
 
     public var hasSubgroupArithmetic: Bool { subgroupOperations.contains("arithmetic") }
     public var hasSubgroupShuffle: Bool { subgroupOperations.contains("shuffle") }
-    public var isCPU: Bool { type == "cpu" }
 }
 
 public struct PhysicalDevice {
@@ -177,8 +181,10 @@ public struct PhysicalDevice {
             pipelineCacheUUID: uuid,
             shaderFloat16: f12.shaderFloat16 != 0,
             shaderInt8: f12.shaderInt8 != 0,
+            shaderInt16: features.features.shaderInt16 != 0,
             shaderInt64: features.features.shaderInt64 != 0,
             storageBuffer16BitAccess: f11.storageBuffer16BitAccess != 0,
+            storageBuffer8BitAccess: f12.storageBuffer8BitAccess != 0,
             subgroupSize: Int(v11.subgroupSize),
             minSubgroupSize: hasSizeControl ? Int(sizeControl.minSubgroupSize) : Int(v11.subgroupSize),
             maxSubgroupSize: hasSizeControl ? Int(sizeControl.maxSubgroupSize) : Int(v11.subgroupSize),
@@ -188,6 +194,9 @@ public struct PhysicalDevice {
             pushDescriptors: extensions.contains("VK_KHR_push_descriptor"),
             maxComputeSharedMemorySize: Int(limits.maxComputeSharedMemorySize),
             maxComputeWorkGroupInvocations: Int(limits.maxComputeWorkGroupInvocations),
+            maxComputeWorkGroupSize: [Int(limits.maxComputeWorkGroupSize.0), Int(limits.maxComputeWorkGroupSize.1), Int(limits.maxComputeWorkGroupSize.2)],
+            maxPerStageDescriptorStorageBuffers: Int(limits.maxPerStageDescriptorStorageBuffers),
+            maxMemoryAllocationSize: Int(clamping: v11.maxMemoryAllocationSize),
             maxComputeWorkGroupCount: [Int(limits.maxComputeWorkGroupCount.0), Int(limits.maxComputeWorkGroupCount.1), Int(limits.maxComputeWorkGroupCount.2)],
             maxStorageBufferRange: Int(limits.maxStorageBufferRange),
             maxPushConstantsSize: Int(limits.maxPushConstantsSize),

@@ -61,7 +61,7 @@ struct BenchModelCommand: ParsableCommand {
 
     static func table(_ r: ModelBenchmark.Report) -> String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-        var lines = ["model \(r.model) | device \(r.device) | \(r.weights) weights (\(r.weightBytes >> 20) MiB), \(r.activations) activations | \(r.imageSize)x\(r.imageSize) image | prompt \(r.promptTokens) tokens | \(r.repetitions) repetitions"]
+        var lines = ["model \(r.model) | device \(r.device) | \(r.weights) weights (\(r.weightBytes >> 20) MiB), \(r.activations) activations | \(r.imageSize)x\(r.imageSize) image | prompt \(r.promptTokens) tokens | \(r.repetitions) repetitions", r.kernels]
         lines.append(pad("figure", 38) + pad("unit", 10) + pad("best", 12) + "median")
         for f in r.figures {
             lines.append(pad(f.name, 38) + pad(f.unit, 10) + pad(String(format: "%.2f", f.best), 12) + String(format: "%.2f", f.median))

@@ -13,6 +13,9 @@ struct BenchOpsCommand: ParsableCommand {
     @Option(help: "Vulkan device index (see `fastvlm-gpu devices`); default: FASTVLM_DEVICE or the best device.")
     var device: Int?
 
+    @Option(help: "Kernel family: auto (from the device type), gpu or cpu (default: FASTVLM_KERNELS, else auto).")
+    var kernels: KernelChoice?
+
     @Option(help: "Timed repetitions per shape (after one warm-up).")
     var repeats = 5
 
@@ -49,8 +52,8 @@ struct BenchOpsCommand: ParsableCommand {
         guard let type = WeightFormat(rawValue: weights) else { throw ValidationError("--weights must be one of \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard let act = StorageType(rawValue: activations) else { throw ValidationError("--activations must be f16 or f32") }
         let shapes = try shape.isEmpty ? Self.modelShapes : shape.map(parse)
-        let gpu = try Device(index: device)
-        if !json { FileHandle.standardError.write(Data("device: \(gpu.capabilities.name)\n".utf8)) }
+        let gpu = try Device(index: device, kernels: kernels)
+        if !json { FileHandle.standardError.write(Data("device: \(gpu.capabilities.name)\n\(gpu.kernelPolicy.summary)\n".utf8)) }
         var rows: [Row] = []
         for (m, n, k) in shapes {
             let x = LinearBenchmark.values(m * k, seed: 1)

@@ -80,7 +80,7 @@ struct BenchResolutionsCommand: ParsableCommand {
         }
         for spec in model where !preparationOnly {
             let weights = try BenchModelCommand.loadWeights(spec, progress: note)
-            let gpu = try Device(index: options.deviceIndex)
+            let gpu = try Device(index: options.deviceIndex, kernels: options.kernels)
             device = gpu.capabilities.name
             activations = options.activationType(for: gpu.capabilities).rawValue
             let result = try ResolutionBenchmark.run(name: spec, weights: weights, device: gpu, runtime: options, settings: settings, progress: note)

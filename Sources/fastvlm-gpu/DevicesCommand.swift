@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ops
 import VulkanCore
 
 struct DevicesCommand: ParsableCommand {
@@ -9,6 +10,9 @@ struct DevicesCommand: ParsableCommand {
 
     @Flag(help: "Print a JSON array of device objects.")
     var json = false
+
+    @Option(help: "Show the kernel policy for this family: auto, gpu or cpu (default: FASTVLM_KERNELS, else auto).")
+    var kernels: KernelChoice?
 
     func run() throws {
         let instance = try VulkanInstance(validation: false)
@@ -32,10 +36,12 @@ struct DevicesCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        for d in devices { print(describe(d.index, d.capabilities)) }
+        let choice = try KernelChoice.resolve(kernels)
+        for d in devices { print(describe(d.index, d.capabilities, policy: KernelPolicy(capabilities: d.capabilities, choice: choice))) }
     }
 
-    func describe(_ index: Int, _ c: DeviceCapabilities) -> String {
+    func describe(_ index: Int, _ c: DeviceCapabilities, policy: KernelPolicy) -> String {
+        let unmet = DeviceRequirements.unmet(c).map { "\($0.limit) \($0.need) needed" }
         func mib(_ bytes: Int) -> String { "\(bytes >> 20) MiB" }
         let heaps = c.memoryHeaps.enumerated().map { "#\($0.offset) \(mib(Int(clamping: $0.element.size)))\($0.element.deviceLocal ? " device-local" : "")" }
         let types = c.memoryTypes.enumerated().map { "#\($0.offset) heap \($0.element.heap): \($0.element.flags.isEmpty ? "-" : $0.element.flags.joined(separator: "|"))" }
@@ -48,8 +54,12 @@ struct DevicesCommand: ParsableCommand {
             subgroup size:          \(c.subgroupSize) (min \(c.minSubgroupSize), max \(c.maxSubgroupSize), size control \(c.subgroupSizeControl))
             subgroup operations:    \(c.subgroupOperations.joined(separator: ", "))
             cooperative matrix:     \(c.cooperativeMatrix)
-            shared memory:          \(c.maxComputeSharedMemorySize / 1024) KiB, \(c.maxComputeWorkGroupInvocations) invocations per workgroup
-            max storage binding:    \(mib(c.maxStorageBufferRange))
+            shared memory:          \(c.maxComputeSharedMemorySize / 1024) KiB, \(c.maxComputeWorkGroupInvocations) invocations per workgroup (\(c.maxComputeWorkGroupSize.map(String.init).joined(separator: " x ")))
+            max storage binding:    \(mib(c.maxStorageBufferRange)), \(c.maxPerStageDescriptorStorageBuffers) per stage
+            max allocation:         \(mib(c.maxMemoryAllocationSize))
+            int16 / 8-bit storage:  \(c.shaderInt16) / \(c.storageBuffer8BitAccess)
+            kernel limits:          \(unmet.isEmpty ? "met" : "NOT met: " + unmet.joined(separator: ", "))
+            kernel policy:          \(policy.summary)
             push constants:         \(c.maxPushConstantsSize) bytes
             offset alignment:       \(c.minStorageBufferOffsetAlignment) bytes
             timestamps:             \(c.timestampValidBits > 0 ? "\(c.timestampValidBits) bits, \(c.timestampPeriodNs) ns per tick" : "not supported")

@@ -2,6 +2,7 @@ import ArgumentParser
 import FastVLM
 import Foundation
 import Ops
+import VulkanCore
 
 /// Where the model runs: shared by run, profile, chat.
 struct RuntimeArguments: ParsableArguments {
@@ -18,6 +19,9 @@ struct RuntimeArguments: ParsableArguments {
     @Option(help: "Vulkan device index from `fastvlm-gpu devices` (default: FASTVLM_DEVICE, else the best GPU).")
     var device: Int?
 
+    @Option(help: "Kernel family: auto (from the device type), gpu or cpu (default: FASTVLM_KERNELS, else auto).")
+    var kernels: KernelChoice?
+
     @Option(help: "Vision encoder input side N, a multiple of 64 from 64 to 4096: (N/64)^2 image tokens (default: the checkpoint's, 1024 for the released models).")
     var imageSize: Int?
 
@@ -33,6 +37,7 @@ struct RuntimeArguments: ParsableArguments {
         r.weights = weights
         r.activationType = activations
         r.deviceIndex = device
+        r.kernels = kernels
         r.imageSize = imageSize
         r.profiling = profiling
         return r
@@ -135,6 +140,7 @@ struct ModelRunOptions: ParsableArguments {
 extension PreprocessMode: ExpressibleByArgument {}
 extension RuntimeOptions.Backend: ExpressibleByArgument {}
 extension StorageType: ExpressibleByArgument {}
+extension KernelChoice: ExpressibleByArgument {}
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -53,6 +53,18 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     }
 
     func testAppleGoldenFP32() throws { try checkGolden(.apple, .f32, tolerance: 1e-4) }
+    /// The GPU kernel class (tiled GEMM, staged attention, 32-way decode attention, fused
+    /// SwiGLU) forced on this device, and the CPU class forced, give the goldens as auto does.
+    func testGoldensWithForcedKernelClasses() throws {
+        for kernels in [KernelChoice.gpu, .cpu] {
+            let forced = try Device(validation: true, kernels: kernels)
+            for layout in [CheckpointLayout.apple, .huggingFace] {
+                try checkGolden(layout, .f32, tolerance: 1e-4, on: forced)
+                try checkGolden(layout, .f16, tolerance: 1e-2, on: forced)
+            }
+            XCTAssertEqual(forced.kernelPolicy.kernelClass.rawValue, kernels.rawValue)
+        }
+    }
     func testAppleGoldenFP16() throws { try checkGolden(.apple, .f16, tolerance: 1e-2) }
     func testHuggingFaceGoldenFP32() throws { try checkGolden(.huggingFace, .f32, tolerance: 1e-4) }
     func testHuggingFaceGoldenFP16() throws { try checkGolden(.huggingFace, .f16, tolerance: 1e-2) }
@@ -271,8 +283,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     /// barrier) per layer per token, and gives the same tokens and logits as the separate SwiGLU.
     func testDecodeFusesSwiGLUIntoDownProjection() throws {
         let t = try tiny(.apple)
-        let caps = device.capabilities
-        try XCTSkipUnless(LinearOp.variant(for: caps, m: 1, k: t.language.config.intermediateSize) == .gemv, "decode runs no gemv here")
+        try XCTSkipUnless(device.kernelPolicy.linear(m: 1, k: t.language.config.intermediateSize) == .gemv, "decode runs no gemv here")
         let image = try device.upload(t.projected)
         var runs: [(tokens: [Int], logits: [Float], stats: SequenceStats)] = []
         for fused in [false, true] {

@@ -9,7 +9,8 @@ final class GPUVisionEncoderTests: ValidatedDeviceTestCase {
     /// fp32 weights and activations: only summation order differs (1e-4); fp16 weights round
     /// every GEMM and dense-conv weight to 11 bits, fp16 activations every map the tower and
     /// projector store, either of which dominates the error (1e-2).
-    func check(_ folder: URL, weights: WeightFormat, activations: StorageType = .f32) throws {
+    func check(_ folder: URL, weights: WeightFormat, activations: StorageType = .f32, on other: Device? = nil) throws {
+        let device = other ?? self.device!
         let model = try LoadedModel(folder: folder)
         let pixels = try Fixtures.npy("pixel_values.npy").values
         let encoder = try GPUVisionEncoder(device: device, vision: model.weights.vision, projector: model.weights.projector, formats: .vision(weights, sixteenBit: .bf16),
@@ -43,6 +44,16 @@ final class GPUVisionEncoderTests: ValidatedDeviceTestCase {
     }
 
     func testAppleFP32() throws { try check(Fixtures.apple, weights: .f32) }
+    /// Each kernel class forced (GPU: staged attention, 4x1 tiles; CPU: direct, large tiles), both layouts.
+    func testForcedKernelClasses() throws {
+        for kernels in [KernelChoice.gpu, .cpu] {
+            let forced = try Device(validation: true, kernels: kernels)
+            for folder in [Fixtures.apple, Fixtures.hf] {
+                try check(folder, weights: .f32, on: forced)
+                try check(folder, weights: .f16, activations: .f16, on: forced)
+            }
+        }
+    }
     func testAppleFP16() throws { try check(Fixtures.apple, weights: .f16) }
     func testHuggingFaceFP32() throws { try check(Fixtures.hf, weights: .f32) }
     func testAppleBF16() throws { try check(Fixtures.apple, weights: .bf16) }

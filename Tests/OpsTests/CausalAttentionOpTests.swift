@@ -98,7 +98,7 @@ final class CausalAttentionOpTests: GPUTestCase {
         let (out1, out2) = (try zeros(c.heads * c.hd), try zeros(c.heads * c.hd))
         let splits = 4
         let scratch = try device.allocate(bytes: DecodeAttentionOp.scratchBytes(tokens: 1, heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, splits: splits,
-                                                                                caps: device.capabilities))
+                                                                                caps: device.capabilities, variant: device.kernelPolicy.decodeAttention))
         let seq = CommandSequence(device: device, label: "replay")
         try DecodeAttentionOp.encode(seq, q: gq.view, kCache: gk.view, vCache: gv.view, out: out1.view, position: pos.view, scratch: scratch.view,
                                      tokens: 1, heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, capacity: c.capacity, splits: splits)
@@ -118,6 +118,8 @@ final class CausalAttentionOpTests: GPUTestCase {
     func testDecodeRejectsTooManyRows() throws {
         XCTAssertFalse(DecodeAttentionOp.supports(tokens: 10, heads: 14, kvHeads: 2, headDim: 64, caps: device.capabilities, variant: .rowPerInvocation))
         XCTAssertFalse(DecodeAttentionOp.supports(tokens: 3, heads: 14, kvHeads: 2, headDim: 64, caps: device.capabilities, variant: .keysPerInvocation))
-        XCTAssertFalse(DecodeAttentionOp.supports(tokens: 1, heads: 6, kvHeads: 4, headDim: 64, caps: device.capabilities))
+        for variant in DecodeAttentionOp.Variant.allCases {
+            XCTAssertFalse(DecodeAttentionOp.supports(tokens: 1, heads: 6, kvHeads: 4, headDim: 64, caps: device.capabilities, variant: variant))
+        }
     }
 }

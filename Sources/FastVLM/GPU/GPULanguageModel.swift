@@ -20,7 +20,8 @@ public final class GPULanguageModel {
     /// Ids sampling may choose: 0 ..< sampleVocabulary.
     public let sampleVocabulary: Int
     public let profiling: Bool
-    /// Whether GEMV down projections take the raw gate/up rows (GPULanguageRecorder.gatedProjection).
+    /// Whether GEMV down projections take the raw gate/up rows (GPULanguageRecorder.gatedProjection);
+    /// KernelPolicy.fusesSwiGLU unless a test says otherwise.
     let fusesSwiGLU: Bool
 
     /// Positions the KV cache holds.
@@ -71,14 +72,8 @@ public final class GPULanguageModel {
     public convenience init(device: Device, weights: Qwen2Weights, formats: WeightFormats, capacity: Int, sampleVocabulary: Int,
                             profiling: Bool = false, prefillChunk: Int? = nil) throws {
         try self.init(device: device, weights: weights, formats: formats, capacity: capacity, sampleVocabulary: sampleVocabulary,
-                      profiling: profiling, prefillChunk: prefillChunk, fusesSwiGLU: Self.fusesSwiGLU(on: device.capabilities))
+                      profiling: profiling, prefillChunk: prefillChunk, fusesSwiGLU: device.kernelPolicy.fusesSwiGLU)
     }
-
-    /// Decode fuses SwiGLU into the down projection's GEMV on GPUs, where a token is bound by
-    /// weight reads and per-dispatch costs, and the fused kernel's repeated silu (once per
-    /// block of output rows) is nearly free. CPU devices (lavapipe) pay for every exp and
-    /// little for a dispatch, so they keep the separate SwiGLU (measured ~6% slower fused).
-    static func fusesSwiGLU(on caps: DeviceCapabilities) -> Bool { !caps.isCPU }
 
     /// `fusesSwiGLU: false` keeps the separate SwiGLU dispatch in decode too (tests compare).
     init(device: Device, weights: Qwen2Weights, formats: WeightFormats, capacity: Int, sampleVocabulary: Int, profiling: Bool,

@@ -82,7 +82,7 @@ final class GPULanguageRecorder: LanguageBackend {
     /// the marked tensor, which is what Qwen2.forward does with it.
     func gatedProjection(_ x: GPUTensor, gate: LinearWeights, up: LinearWeights, key: String) throws -> GPUTensor {
         let stacked = try apply(try r.weights.stacked(key + ".gate_up", [gate, up]), to: x, label: key + ".gate_up_proj")
-        if fusesSwiGLU, LinearOp.variant(for: device.capabilities, m: rows(x), k: gate.outFeatures) == .gemv {
+        if fusesSwiGLU, device.kernelPolicy.linear(m: rows(x), k: gate.outFeatures, format: r.weights.formats.matrix(cols: gate.outFeatures)) == .gemv {
             pendingSwiGLU = stacked
             return stacked
         }
@@ -104,13 +104,15 @@ final class GPULanguageRecorder: LanguageBackend {
         // GPULanguageModel rescales these counts to each run's real position for the profile.
         let label = "attention"
         let caps = device.capabilities
-        if DecodeAttentionOp.supports(tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, caps: caps) {
-            let splits = DecodeAttentionOp.defaultSplits(for: caps)
-            let bytes = DecodeAttentionOp.scratchBytes(tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, splits: splits, caps: caps)
+        let policy = device.kernelPolicy
+        let variant = policy.decodeAttention
+        if DecodeAttentionOp.supports(tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, caps: caps, variant: variant) {
+            let splits = policy.decodeAttentionSplits
+            let bytes = DecodeAttentionOp.scratchBytes(tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, splits: splits, caps: caps, variant: variant)
             let scratch = try arena.tensor([bytes / 4], .f32)
             try DecodeAttentionOp.encode(seq, q: q.view, kCache: cache.k, vCache: cache.v, out: out.view, position: position, scratch: scratch.view,
                                          tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: r.cache.capacity,
-                                         splits: splits, label: label)
+                                         splits: splits, variant: variant, label: label)
         } else {
             try CausalAttentionOp.encode(seq, q: q.view, kCache: cache.k, vCache: cache.v, out: out.view, position: position, tokens: t,
                                          heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: r.cache.capacity,

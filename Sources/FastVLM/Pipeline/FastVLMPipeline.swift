@@ -17,6 +17,8 @@ public struct RuntimeOptions: Sendable {
     public var profiling = false
     /// Vulkan device index (nil: FASTVLM_DEVICE, else the best device).
     public var deviceIndex: Int?
+    /// Kernel family (nil: FASTVLM_KERNELS, else auto: from the device type; see KernelPolicy).
+    public var kernels: KernelChoice?
     /// Input side S of the vision encoder, a multiple of 64 ((S/64)^2 image tokens); nil: the
     /// checkpoint's. Preparation, recording and memory planning follow it.
     public var imageSize: Int?
@@ -27,10 +29,9 @@ public struct RuntimeOptions: Sendable {
 
     public init() {}
 
-    /// fp16 activations halve the encoder's memory traffic, so they are the default wherever
-    /// the device can store them (storageBuffer16BitAccess).
+    /// KernelPolicy.visionActivations: fp16 wherever the device can store it.
     public static func defaultActivationType(for caps: DeviceCapabilities) -> StorageType {
-        caps.storageBuffer16BitAccess ? .f16 : .f32
+        KernelPolicy(capabilities: caps).visionActivations
     }
 
     /// The activation storage to use on a device with `caps`.
@@ -238,7 +239,7 @@ public final class FastVLMPipeline {
     public var backendDescription: String {
         guard let device, let encoder else { return "CPU reference (fp32)" }
         let weights = memoryPlan.map { "\($0.format) weights (\(MemoryPlan.mib($0.weights)) MiB)" } ?? "weights"
-        return "\(device.capabilities.name), \(weights), \(encoder.activationType) vision activations"
+        return "\(device.capabilities.name), \(weights), \(encoder.activationType) vision activations, \(device.kernelPolicy.kernelClass.rawValue) kernels"
     }
 
     /// The GPU phases of the last generation, when profiling.

@@ -12,7 +12,8 @@ struct GPUModel {
 
     init(weights w: FastVLMWeights, runtime: RuntimeOptions, capacity: Int, sampleVocabulary: Int, progress: (String) -> Void) throws {
         progress("opening the Vulkan device")
-        device = try Device(index: runtime.deviceIndex)
+        device = try Device(index: runtime.deviceIndex, kernels: runtime.kernels)
+        progress("kernel policy: \(device.kernelPolicy.summary)")
         let activations = runtime.activationType(for: device.capabilities)
         let sixteenBit = Self.sixteenBit(w)
         plan = try Self.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations, capacity: capacity,

@@ -26,6 +26,8 @@ public enum ModelBenchmark {
     public struct Report: Codable, Sendable {
         public var model: String
         public var device: String
+        /// KernelPolicy.summary of the device as opened.
+        public var kernels: String
         public var weights: String
         /// Device bytes of the weights in that format, and of the whole plan.
         public var weightBytes: Int
@@ -50,7 +52,7 @@ public enum ModelBenchmark {
         public var peakDeviceBytes: Int
 
         enum CodingKeys: String, CodingKey {
-            case model, device, weights, activations, figures, repetitions
+            case model, device, kernels, weights, activations, figures, repetitions
             case weightBytes = "weight_bytes", plannedDeviceBytes = "planned_device_bytes"
             case imageSize = "image_size", promptTokens = "prompt_tokens", decodeTokens = "decode_tokens"
             case encoderGFLOP = "encoder_gflop", encoderDispatches = "encoder_dispatches", encoderSubmits = "encoder_submits"
@@ -143,7 +145,7 @@ public enum ModelBenchmark {
             Figure(name: "decode weight bandwidth", unit: "GB/s", best: weightBytes / 1e9 / (decode.min() ?? 1), median: weightBytes / 1e9 / max(decodeMedian, 1e-12)),
         ]
         let stats = encoder.visionStats
-        return Report(model: name, device: caps.name, weights: gpu.plan.format.rawValue, weightBytes: gpu.plan.weights,
+        return Report(model: name, device: caps.name, kernels: gpu.device.kernelPolicy.summary, weights: gpu.plan.format.rawValue, weightBytes: gpu.plan.weights,
                       plannedDeviceBytes: gpu.plan.total, activations: encoder.activationType.rawValue,
                       imageSize: s, promptTokens: promptCount,
                       decodeTokens: settings.decodeTokens, repetitions: settings.repetitions, figures: figures,

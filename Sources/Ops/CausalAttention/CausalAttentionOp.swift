@@ -25,7 +25,7 @@ public enum CausalAttentionOp {
         let pairs = Double(t) * Double(positionHint) + Double(t) * Double(t + 1) / 2
         let length = Double(min(capacity, positionHint + t))
         try FlashAttentionKernel.encode(seq, causal: true, q: q, k: kCache, v: vCache, out: out, position: position, layout: layout,
-                                        variant: variant ?? .preferred(for: seq.device.capabilities), label: label,
+                                        variant: variant ?? seq.device.kernelPolicy.attention, label: label,
                                         flops: pairs * Double(heads) * Double(4 * hd + 5),
                                         bytes: Double(4 * hd) * (2 * Double(t * heads) + 2 * length * Double(kvHeads)))
     }

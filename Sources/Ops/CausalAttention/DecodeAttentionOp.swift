@@ -14,14 +14,9 @@ public enum DecodeAttentionOp {
         /// Each invocation takes every query row and a strided share of the keys (CPU devices,
         /// where each lane's load is a gather that should fetch distinct useful values).
         case keysPerInvocation
-
-        public static func preferred(for caps: DeviceCapabilities) -> Variant { caps.isCPU ? .keysPerInvocation : .rowPerInvocation }
     }
 
     static let combineLocal = 64
-
-    /// Key ranges per kv head: enough workgroups to fill the device.
-    public static func defaultSplits(for caps: DeviceCapabilities) -> Int { caps.isCPU ? 2 : 32 }
 
     static func maxRows(_ variant: Variant, caps: DeviceCapabilities) -> Int {
         variant == .keysPerInvocation ? 16 : min(64, caps.maxComputeWorkGroupInvocations)
@@ -32,15 +27,14 @@ public enum DecodeAttentionOp {
     }
 
     /// Whether this shape fits the split kernel; otherwise use CausalAttentionOp.
-    public static func supports(tokens t: Int, heads: Int, kvHeads: Int, headDim hd: Int, caps: DeviceCapabilities, variant: Variant? = nil) -> Bool {
+    public static func supports(tokens t: Int, heads: Int, kvHeads: Int, headDim hd: Int, caps: DeviceCapabilities, variant: Variant) -> Bool {
         guard kvHeads > 0, heads % kvHeads == 0, hd % 4 == 0, hd <= 256, t > 0 else { return false }
-        return t * heads / kvHeads <= maxRows(variant ?? .preferred(for: caps), caps: caps)
+        return t * heads / kvHeads <= maxRows(variant, caps: caps)
     }
 
     /// Bytes of the scratch buffer `encode` needs.
     public static func scratchBytes(tokens t: Int, heads: Int, kvHeads: Int, headDim hd: Int, splits: Int, caps: DeviceCapabilities,
-                                    variant: Variant? = nil) -> Int {
-        let v = variant ?? .preferred(for: caps)
+                                    variant v: Variant) -> Int {
         let (o, ml) = scratchParts(parts: parts(v, splits: splits, rows: t * heads / max(1, kvHeads), caps: caps), rows: t * heads, headDim: hd)
         return o + ml
     }
@@ -58,7 +52,7 @@ public enum DecodeAttentionOp {
                               capacity: Int, splits: Int, variant chosen: Variant? = nil, positionHint: Int = 0,
                               label: String = "decode_attention") throws {
         let caps = seq.device.capabilities
-        let variant = chosen ?? .preferred(for: caps)
+        let variant = chosen ?? seq.device.kernelPolicy.decodeAttention
         try require(supports(tokens: t, heads: heads, kvHeads: kvHeads, headDim: hd, caps: caps, variant: variant),
                     "decode attention: \(t) tokens x \(heads)/\(kvHeads) heads x hd \(hd) do not fit the \(variant) split kernel; use CausalAttentionOp")
         try require(t <= capacity, "decode attention: \(t) tokens for a cache of \(capacity) rows")

@@ -6,8 +6,6 @@ public enum AttentionVariant: String, CaseIterable, Sendable {
     case staged
     /// K/V read straight from the buffer at uniform addresses (CPU devices: lavapipe).
     case direct
-
-    public static func preferred(for caps: DeviceCapabilities) -> AttentionVariant { caps.isCPU ? .direct : .staged }
 }
 
 /// The shared dispatcher of the flash-attention kernel behind VisionAttentionOp and

@@ -18,13 +18,6 @@ public enum Conv2DOp {
             self.height = height
             self.channelGroups = channelGroups
         }
-
-        /// CPU devices: a large block for the stem's 3x3 (the unrolled block grows with k*k, and
-        /// so does the JIT time on lavapipe, so larger kernels get a smaller block).
-        public static func `default`(for caps: DeviceCapabilities, kernel: Int) -> Tile {
-            guard caps.isCPU else { return Tile(width: 4, height: 1, channelGroups: 1) }
-            return kernel <= 3 ? Tile(width: 8, height: 2, channelGroups: 2) : Tile(width: 4, height: 2, channelGroups: 1)
-        }
     }
 
     /// A conv weight resident on the device, reordered from PyTorch's OIHW to [k][k][C_in][C_out8]
@@ -91,7 +84,7 @@ public enum Conv2DOp {
         try require(y.size >= oh * ow * cout * a, "conv2d: y holds \(y.size) bytes, needs \(oh)x\(ow)x\(cout) \(activations)")
         try requireActivations(activations, on: seq.device.capabilities, "conv2d")
         try require(!x.overlaps(y), "conv2d: x and y overlap (neighbouring outputs read what others overwrite)")
-        let tile = tile ?? Tile.default(for: seq.device.capabilities, kernel: k)
+        let tile = tile ?? seq.device.kernelPolicy.conv2dTile(kernel: k)
         try require(tile.width > 0 && tile.height > 0 && (tile.channelGroups == 1 || tile.channelGroups == 2),
                     "conv2d: bad tile \(tile)")
         let groups = weight.paddedOutChannels / 4

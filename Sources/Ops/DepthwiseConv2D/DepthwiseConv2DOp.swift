@@ -18,10 +18,6 @@ public enum DepthwiseConv2DOp {
             self.width = width
             self.height = height
         }
-
-        public static func `default`(for caps: DeviceCapabilities) -> Tile {
-            caps.isCPU ? Tile(width: 8, height: 2) : Tile(width: 4, height: 1)
-        }
     }
 
     /// A depthwise / multiplier weight on the device, reordered from OIHW [C_out][1][k][k] to
@@ -72,7 +68,7 @@ public enum DepthwiseConv2DOp {
         try require(!x.overlaps(y), "depthwise conv: x and y overlap (neighbouring outputs read what others overwrite)")
         let vec4 = vectorized ?? (cout % 4 == 0)
         if vec4 { try require(cout % 4 == 0, "depthwise conv: the vec4 kernel needs C_out % 4 == 0, got \(cout)") }
-        let tile = tile ?? Tile.default(for: seq.device.capabilities)
+        let tile = tile ?? seq.device.kernelPolicy.depthwiseTile
         try require(tile.width > 0 && tile.height > 0, "depthwise conv: bad tile \(tile)")
         let lanes = vec4 ? cout / 4 : cout
         let invocations = Grid.ceilDiv(oh, tile.height) * Grid.ceilDiv(ow, tile.width) * lanes

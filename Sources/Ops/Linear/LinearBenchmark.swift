@@ -31,7 +31,7 @@ public enum LinearBenchmark {
         } else {
             try x.withUnsafeBytes { try device.write($0, to: gx.view) }
         }
-        let variant = LinearOp.variant(for: device.capabilities, m: m, k: k)
+        let variant = device.kernelPolicy.linear(m: m, k: k, format: format)
         let seq = CommandSequence(device: device, label: "bench", profiling: true)
         let reps = max(1, repeats)
         for _ in 0..<reps {

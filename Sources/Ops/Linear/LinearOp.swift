@@ -5,7 +5,7 @@ import VulkanCore
 /// fp32 accumulation. Y may be the residual
 /// itself (each element is read and written by the same invocation).
 ///
-/// Three kernels, chosen from the device: a shared-memory tiled GEMM (GPUs), a subgroup
+/// Three kernels, chosen by the device's KernelPolicy: a shared-memory tiled GEMM (GPUs), a subgroup
 /// register-blocked GEMM (CPU-type devices such as lavapipe, where barriers are costly and
 /// subgroup shuffles are cheap) and a GEMV for decode (M <= 8). Weights larger than
 /// maxStorageBufferRange are dispatched in row slices.
@@ -20,14 +20,6 @@ public enum LinearOp {
     static let gemvMaxRows = 8
     static let gemvLocal = 64
     static let subgroupLocal = 64
-
-    /// The kernel this device should use for an M x K input.
-    public static func variant(for caps: DeviceCapabilities, m: Int, k: Int) -> Variant {
-        let vec4 = k % 4 == 0
-        if vec4, m <= gemvMaxRows, caps.hasSubgroupArithmetic { return .gemv }
-        if vec4, caps.isCPU, caps.hasSubgroupShuffle { return .subgroup }
-        return .tiled
-    }
 
     /// Whether `variant` can run this shape with `format` weights on this device (tests sweep
     /// every valid one). Quantized formats need K to be a multiple of their block size.
@@ -56,7 +48,7 @@ public enum LinearOp {
         var caps = seq.device.capabilities
         if let bindingLimit { caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, bindingLimit) }
         let (n, k) = (weight.rows, weight.cols)
-        let variant = chosen ?? variant(for: caps, m: m, k: k)
+        let variant = chosen ?? seq.device.kernelPolicy.linear(m: m, k: k, format: weight.format)
         try require(supports(variant, caps: caps, m: m, k: k, format: weight.format),
                     "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) with \(weight.format) weights on this device")
         try require(input == .plain || variant == .gemv, "linear: a SwiGLU (stacked gate | up) input needs the gemv kernel, not \(variant)")

@@ -19,7 +19,7 @@ public enum VisionAttentionOp {
                                                  qOffset: 0, kOffset: c, vOffset: 2 * c)
         let (nd, cd) = (Double(n), Double(c))
         try FlashAttentionKernel.encode(seq, causal: false, q: qkv, k: qkv, v: qkv, out: out, position: nil, layout: layout,
-                                        activations: activations, variant: variant ?? .preferred(for: seq.device.capabilities), label: label,
+                                        activations: activations, variant: variant ?? seq.device.kernelPolicy.attention, label: label,
                                         flops: 4 * nd * nd * cd + 5 * nd * nd * Double(heads), bytes: 4 * nd * cd * Double(a))
     }
 }

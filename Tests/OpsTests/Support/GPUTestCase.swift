@@ -36,14 +36,8 @@ class GPUTestCase: ValidatedDeviceTestCase {
     }
 }
 
-/// Deterministic pseudo-random values in [-scale, scale).
-func randomValues(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-    var state = seed &* 0x9E3779B97F4A7C15 | 1
-    return (0..<count).map { _ in
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        return (Float(state >> 40) / Float(1 << 24) * 2 - 1) * scale
-    }
-}
+/// Deterministic pseudo-random values in [-scale, scale): the selftest's generator.
+func randomValues(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] { SelftestData.values(count, seed: seed, scale: scale) }
 
 /// Normalised mean-square error sum((a-b)^2) / sum(b^2), as ggml's op tests use.
 func nmse(_ a: [Float], _ b: [Float]) -> Double {

@@ -1,12 +1,6 @@
-/// CHW (PyTorch) <-> HWC (the GPU vision layout) for comparing against the CPU reference.
-func hwc(_ x: [Float], _ c: Int, _ h: Int, _ w: Int) -> [Float] {
-    var out = [Float](repeating: 0, count: x.count)
-    for ch in 0..<c { for p in 0..<h * w { out[p * c + ch] = x[ch * h * w + p] } }
-    return out
-}
+@testable import Ops
 
-func chw(_ x: [Float], _ c: Int, _ h: Int, _ w: Int) -> [Float] {
-    var out = [Float](repeating: 0, count: x.count)
-    for ch in 0..<c { for p in 0..<h * w { out[ch * h * w + p] = x[p * c + ch] } }
-    return out
-}
+/// CHW (PyTorch) <-> HWC (the GPU vision layout) for comparing against the CPU reference: the selftest's.
+func hwc(_ x: [Float], _ c: Int, _ h: Int, _ w: Int) -> [Float] { SelftestData.hwc(x, c, h, w) }
+
+func chw(_ x: [Float], _ c: Int, _ h: Int, _ w: Int) -> [Float] { SelftestData.chw(x, c, h, w) }

@@ -1,0 +1,71 @@
+import XCTest
+import VulkanCore
+@testable import Ops
+
+/// The selftest catalog on this device: every case passes or is listed as not supported, and
+/// every variant of every op appears in the table.
+final class SelftestTests: GPUTestCase {
+    func check(_ device: Device) throws {
+        let results = Selftest.run(on: device)
+        let failures = results.filter { $0.verdict == .fail }
+        XCTAssertTrue(failures.isEmpty, Selftest.table(failures))
+        let table = Selftest.table(results)
+        func listed(_ op: String, _ variant: String) -> Bool { results.contains { $0.op == op && $0.variant.hasPrefix(variant) } }
+        for v in LinearOp.Variant.allCases {
+            for format in WeightFormat.allCases { XCTAssertTrue(listed("linear", "\(v.rawValue) \(format.rawValue) a32"), "linear \(v) \(format)") }
+        }
+        for v in AttentionVariant.allCases {
+            XCTAssertTrue(listed("vision attention", v.rawValue))
+            XCTAssertTrue(listed("causal attention", v.rawValue))
+        }
+        for v in DecodeAttentionOp.Variant.allCases { XCTAssertTrue(listed("decode attention", v.rawValue)) }
+        for op in ["conv2d", "depthwise", "rmsnorm", "layernorm", "rope", "softmax", "elementwise", "swiglu", "embedding", "squeeze-excite",
+                   "argmax", "sample", "layout", "convert", "policy linear", "policy decode attention"] {
+            XCTAssertTrue(results.contains { $0.op == op }, op)
+        }
+        XCTAssertTrue(table.contains("max error") && table.contains("verdict"))
+    }
+
+    func testAutoPolicy() throws { try check(device) }
+
+    /// The variant rows do not depend on the class; the policy rows run what each class chooses.
+    func testForcedClasses() throws {
+        for kernels in [KernelChoice.gpu, .cpu] {
+            let forced = try Device(validation: true, kernels: kernels)
+            let ops = Set(Selftest.ops(on: forced).filter { $0.hasPrefix("policy ") })
+            XCTAssertEqual(ops.count, 6)
+            let results = Selftest.run(on: forced, ops: ops)
+            XCTAssertTrue(results.allSatisfy { $0.verdict == .pass && $0.variant == "default (\(kernels.rawValue) class)" }, Selftest.table(results))
+        }
+    }
+
+    /// A case that cannot run is a row saying so, not a silent omission.
+    func testUnsupportedCasesAreListed() {
+        let c = Selftest.Case(op: "linear", variant: "imaginary", shape: "-", unsupported: "needs hardware this device lacks") { _ in
+            XCTFail("an unsupported case must not run")
+            throw OpError("ran")
+        }
+        let r = Selftest.run(c, on: device)
+        XCTAssertEqual(r.verdict, .unsupported)
+        XCTAssertTrue(Selftest.table([r]).contains("not supported: needs hardware this device lacks"))
+    }
+
+    /// A wrong result or a throwing kernel is a FAIL row.
+    func testWrongResultsFail() {
+        let wrong = Selftest.Case(op: "linear", variant: "fake", shape: "1") { _ in Selftest.Comparison(got: [1.5], want: [1], tolerance: 1e-4) }
+        XCTAssertEqual(Selftest.run(wrong, on: device).verdict, .fail)
+        let nan = Selftest.Case(op: "linear", variant: "fake", shape: "1") { _ in Selftest.Comparison(got: [.nan], want: [1], tolerance: 1e-4) }
+        XCTAssertEqual(Selftest.run(nan, on: device).verdict, .fail)
+        let throwing = Selftest.Case(op: "linear", variant: "fake", shape: "1") { _ in throw OpError("kernel exploded") }
+        let r = Selftest.run(throwing, on: device)
+        XCTAssertEqual(r.verdict, .fail)
+        XCTAssertEqual(r.note, "kernel exploded")
+    }
+
+    /// The quick check behind verified variants runs the catalog's cases for one variant.
+    func testQuickCheckOfAVariant() throws {
+        XCTAssertTrue(try Selftest.check("linear.tiled", on: device))
+        XCTAssertThrowsError(try Selftest.check("linear.imaginary", on: device))
+        XCTAssertThrowsError(try Selftest.check("nonsense", on: device))
+    }
+}
