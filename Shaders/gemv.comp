@@ -8,6 +8,11 @@
 // subgroup size is correct. Weight formats: Shaders/include/weight_load.glsl.
 // SWIGLU_INPUT: each row of X is the stacked [gate | up] output of the gate/up GEMV (2K
 // wide) and the dot product runs over silu(gate) * up, so decode needs no SwiGLU dispatch.
+// NORM_INPUT: X is the un-normalised row and the GEMV applies the RMSNorm that precedes it
+// (Qwen2's input / post-attention / final norms): every subgroup sums the squares of its
+// rows of X itself (K values: cheap beside the weight rows it reads), loads X times the norm
+// weight, and scales each dot product by 1 / sqrt(mean(x^2) + eps). That saves the norm's
+// dispatch, its barrier and the normalised row.
 // variant: gemv_f16 WEIGHT_F16
 // variant: gemv_f16_swiglu WEIGHT_F16 SWIGLU_INPUT
 // variant: gemv_f16_a16 WEIGHT_F16 ACT_F16
@@ -28,6 +33,16 @@
 // variant: gemv_q4_swiglu WEIGHT_Q4 SWIGLU_INPUT
 // variant: gemv_q4_a16 WEIGHT_Q4 ACT_F16
 // variant: gemv_q4_a16_swiglu WEIGHT_Q4 ACT_F16 SWIGLU_INPUT
+// variant: gemv_f16_norm WEIGHT_F16 NORM_INPUT
+// variant: gemv_f16_a16_norm WEIGHT_F16 ACT_F16 NORM_INPUT
+// variant: gemv_f32_norm WEIGHT_F32 NORM_INPUT
+// variant: gemv_f32_a16_norm WEIGHT_F32 ACT_F16 NORM_INPUT
+// variant: gemv_bf16_norm WEIGHT_BF16 NORM_INPUT
+// variant: gemv_bf16_a16_norm WEIGHT_BF16 ACT_F16 NORM_INPUT
+// variant: gemv_q8_norm WEIGHT_Q8 NORM_INPUT
+// variant: gemv_q8_a16_norm WEIGHT_Q8 ACT_F16 NORM_INPUT
+// variant: gemv_q4_norm WEIGHT_Q4 NORM_INPUT
+// variant: gemv_q4_a16_norm WEIGHT_Q4 ACT_F16 NORM_INPUT
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -50,6 +65,11 @@ layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 layout(constant_id = 1) const uint MROWS = 1;
 #define NR 4
 
+#ifdef NORM_INPUT
+layout(std430, binding = 6) readonly buffer NormWeight { vec4 normWeight4[]; };
+layout(constant_id = 2) const float NORM_EPS = 1e-6;
+#endif
+
 // Four consecutive inputs of row m at k (in vec4s), in fp32.
 #ifdef SWIGLU_INPUT
 // Recomputed for every row block: the exp is cheap next to the weight loads of a
@@ -59,6 +79,8 @@ vec4 load_x4(uint m, uint k, uint K4) {
     vec4 gate = vec4(x4[g]);
     return vec4(silu(gate.x), silu(gate.y), silu(gate.z), silu(gate.w)) * vec4(x4[g + K4]);
 }
+#elif defined(NORM_INPUT)
+vec4 load_x4(uint m, uint k, uint K4) { return vec4(x4[m * K4 + k]) * normWeight4[k]; }
 #else
 vec4 load_x4(uint m, uint k, uint K4) { return vec4(x4[m * K4 + k]); }
 #endif
@@ -70,6 +92,17 @@ void main() {
     uint blocks = (pc.N + NR - 1) / NR;
     uint first = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * gl_NumSubgroups + gl_SubgroupID;
     uint stride = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumSubgroups;
+#ifdef NORM_INPUT
+    float rowScale[MROWS];
+    for (uint m = 0; m < MROWS; m++) {
+        float ss = 0.0;
+        for (uint k = gl_SubgroupInvocationID; k < K4; k += gl_SubgroupSize) {
+            vec4 v = vec4(x4[m * K4 + k]);
+            ss += dot(v, v);
+        }
+        rowScale[m] = inversesqrt(subgroupAdd(ss) / float(pc.K) + NORM_EPS);
+    }
+#endif
     for (uint block = first; block < blocks; block += stride) {
         uint nb = block * NR;
         uint wrow[NR];
@@ -105,6 +138,9 @@ void main() {
         for (uint m = 0; m < MROWS; m++) {
             for (uint r = 0; r < NR; r++) {
                 float s = subgroupAdd(acc[m][r]);
+#ifdef NORM_INPUT
+                s *= rowScale[m];
+#endif
                 uint n = nb + r;
                 if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = ACT_T(linear_epilogue(s, m, n));
             }

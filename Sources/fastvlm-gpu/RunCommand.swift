@@ -15,6 +15,11 @@ struct RuntimeArguments: ParsableArguments {
     @Option(help: "GPU activation storage in the vision encoder: f16 or f32 (default: f16 where the device has 16-bit storage).")
     var activations: StorageType?
 
+    // Hidden: the device policy chooses the decoder's storage; tools force it to compare.
+    @Option(help: ArgumentHelp("GPU storage of the language model's activations and KV cache: f32 or f16 (needs shaderFloat16 and 16-bit storage).",
+                               visibility: .hidden))
+    var decoderStorage: StorageType = .f32
+
     @Option(help: "Vulkan device index from `fastvlm-gpu devices` (default: FASTVLM_DEVICE, else the best GPU).")
     var device: Int?
 
@@ -32,6 +37,8 @@ struct RuntimeArguments: ParsableArguments {
         r.backend = backend
         r.weights = weights
         r.activationType = activations
+        r.decoderActivations = decoderStorage
+        r.kvCache = decoderStorage
         r.deviceIndex = device
         r.imageSize = imageSize
         r.profiling = profiling

@@ -13,6 +13,10 @@ public struct RuntimeOptions: Sendable {
     /// Storage of the vision encoder's and projector's activations (arithmetic is fp32 either
     /// way). nil: `defaultActivationType` for the device the pipeline opens.
     public var activationType: StorageType?
+    /// Storage of the language model's activation rows and of its KV cache (GPU backend;
+    /// fp16 needs shaderFloat16 and 16-bit storage, and is refused on a device without them).
+    public var decoderActivations: StorageType = .f32
+    public var kvCache: StorageType = .f32
     /// Per-dispatch GPU timestamps (for `profile`).
     public var profiling = false
     /// Vulkan device index (nil: FASTVLM_DEVICE, else the best device).

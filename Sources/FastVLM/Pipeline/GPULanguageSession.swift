@@ -9,7 +9,8 @@ final class GPULanguageSession: LanguageSession {
 
     init(device: Device, weights: Qwen2Weights, formats: WeightFormats, runtime: RuntimeOptions, capacity: Int, sampleVocabulary: Int) throws {
         model = try GPULanguageModel(device: device, weights: weights, formats: formats, capacity: capacity,
-                                     sampleVocabulary: sampleVocabulary, profiling: runtime.profiling)
+                                     sampleVocabulary: sampleVocabulary, profiling: runtime.profiling,
+                                     activations: runtime.decoderActivations, kvCache: runtime.kvCache)
     }
 
     var length: Int { model.length }

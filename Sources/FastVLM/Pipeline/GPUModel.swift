@@ -15,8 +15,10 @@ struct GPUModel {
         device = try Device(index: runtime.deviceIndex)
         let activations = runtime.activationType(for: device.capabilities)
         let sixteenBit = Self.sixteenBit(w)
-        plan = try Self.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
-                                     imageSize: runtime.imageSize ?? w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
+        try GPULanguageModel.requireStorage(runtime.decoderActivations, for: "decoder activations", on: device.capabilities)
+        try GPULanguageModel.requireStorage(runtime.kvCache, for: "KV caches", on: device.capabilities)
+        plan = try Self.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations,
+                                     decoder: runtime.decoderActivations, kvCache: runtime.kvCache, capacity: capacity, imageSize: runtime.imageSize ?? w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
         progress("uploading the vision encoder (\(WeightFormats.vision(plan.format, sixteenBit: sixteenBit).linear)) to \(device.capabilities.name)")
         encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector,
                                        formats: .vision(plan.format, sixteenBit: sixteenBit), activationType: activations, profiling: runtime.profiling,
@@ -31,10 +33,11 @@ struct GPUModel {
 
     /// The plan for the asked format, or for `auto` the first candidate that fits; a model
     /// that does not fit is refused with the figures and the formats that would.
-    static func chooseFormat(_ w: FastVLMWeights, choice: WeightChoice, sixteenBit: WeightFormat, activations: StorageType, capacity: Int,
+    static func chooseFormat(_ w: FastVLMWeights, choice: WeightChoice, sixteenBit: WeightFormat, activations: StorageType,
+                             decoder: StorageType = .f32, kvCache: StorageType = .f32, capacity: Int,
                              imageSize: Int, heap: Int, deviceName: String) throws -> MemoryPlan {
         func plan(_ f: WeightFormat) -> MemoryPlan {
-            MemoryPlan.make(w, format: f, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
+            MemoryPlan.make(w, format: f, sixteenBit: sixteenBit, activations: activations, decoder: decoder, kvCache: kvCache, capacity: capacity,
                             prefillChunk: GPULanguageModel.defaultPrefillChunk, imageSize: imageSize)
         }
         let candidates: [WeightFormat]
