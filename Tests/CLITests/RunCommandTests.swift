@@ -8,12 +8,12 @@ final class RunCommandTests: XCTestCase {
     struct Golden: Decodable { let prompt: String; let greedy_tokens: [Int] }
     struct Output: Decodable { let text: String; let token_ids: [Int]; let prompt_tokens: Int; let timings: [String: Double] }
 
-    func runGolden(_ layout: String, backend: String) throws {
+    func runGolden(_ layout: String, backend: String, extra: [String] = []) throws {
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: fixtures.appending(path: "goldens/golden.json")))
         let dump = FileManager.default.temporaryDirectory.appending(path: "fastvlm-dump-\(layout)-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dump) }
         let r = try runCLI(["run", "--model", fixtures.appending(path: layout).path, "--pixel-values", fixtures.appending(path: "goldens/pixel_values.npy").path,
-                            "--prompt", golden.prompt, "--max-tokens", "\(golden.greedy_tokens.count)", "--json", "--dump", dump.path, "--backend", backend])
+                            "--prompt", golden.prompt, "--max-tokens", "\(golden.greedy_tokens.count)", "--json", "--dump", dump.path, "--backend", backend] + extra)
         XCTAssertEqual(r.status, 0, r.stderr)
         let out = try JSONDecoder().decode(Output.self, from: Data(r.stdout.utf8))
         XCTAssertEqual(out.token_ids, golden.greedy_tokens)
@@ -27,6 +27,8 @@ final class RunCommandTests: XCTestCase {
 
     func testAppleLayoutGoldenTokensGPU() throws { try runGolden("tiny-apple", backend: "gpu") }
     func testHFLayoutGoldenTokensGPU() throws { try runGolden("tiny-hf", backend: "gpu") }
+    /// The hidden option that forces the decoder's storage (fp16 rows and KV cache): same tokens.
+    func testDecoderStorageHalfGoldenTokens() throws { try runGolden("tiny-hf", backend: "gpu", extra: ["--decoder-storage", "f16"]) }
     func testAppleLayoutGoldenTokensCPU() throws { try runGolden("tiny-apple", backend: "cpu") }
     func testHFLayoutGoldenTokensCPU() throws { try runGolden("tiny-hf", backend: "cpu") }
 
@@ -49,6 +51,7 @@ final class RunCommandTests: XCTestCase {
             (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "   "], "prompt is empty"),
             (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "hi", "--max-tokens", "100000"], "context"),
             (["run", "--model", model, "--prompt", "hi", "--image", "x.png", "--bogus"], "--bogus"),
+            (["run", "--model", model, "--prompt", "hi", "--image", "x.png", "--decoder-storage", "f8"], "--decoder-storage"),
             (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "<image> what is this?"], "contains <image>"),
         ]
         for (args, message) in cases {
