@@ -13,6 +13,8 @@
 // rows of X itself (K values: cheap beside the weight rows it reads), loads X times the norm
 // weight, and scales each dot product by 1 / sqrt(mean(x^2) + eps). That saves the norm's
 // dispatch, its barrier and the normalised row.
+// OUT_F32: Y (and the residual) fp32 under fp16 X: the LM head over the decoder's fp16 last row
+// writes the fp32 logits sampling reads, with no conversion dispatch.
 // variant: gemv_f16 WEIGHT_F16
 // variant: gemv_f16_swiglu WEIGHT_F16 SWIGLU_INPUT
 // variant: gemv_f16_a16 WEIGHT_F16 ACT_F16
@@ -43,6 +45,11 @@
 // variant: gemv_q8_a16_norm WEIGHT_Q8 ACT_F16 NORM_INPUT
 // variant: gemv_q4_norm WEIGHT_Q4 NORM_INPUT
 // variant: gemv_q4_a16_norm WEIGHT_Q4 ACT_F16 NORM_INPUT
+// variant: gemv_f16_a16_norm_out32 WEIGHT_F16 ACT_F16 NORM_INPUT OUT_F32
+// variant: gemv_f32_a16_norm_out32 WEIGHT_F32 ACT_F16 NORM_INPUT OUT_F32
+// variant: gemv_bf16_a16_norm_out32 WEIGHT_BF16 ACT_F16 NORM_INPUT OUT_F32
+// variant: gemv_q8_a16_norm_out32 WEIGHT_Q8 ACT_F16 NORM_INPUT OUT_F32
+// variant: gemv_q4_a16_norm_out32 WEIGHT_Q4 ACT_F16 NORM_INPUT OUT_F32
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -55,8 +62,13 @@ layout(std430, binding = 0) readonly buffer X { ACT_VEC4 x4[]; };
 #define WEIGHT_BINDING 1
 #include "weight_load.glsl"
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
-layout(std430, binding = 4) readonly buffer Residual { ACT_T residual[]; };
+#ifdef OUT_F32
+#define OUT_T float
+#else
+#define OUT_T ACT_T
+#endif
+layout(std430, binding = 3) writeonly buffer Y { OUT_T y[]; };
+layout(std430, binding = 4) readonly buffer Residual { OUT_T residual[]; };
 layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
@@ -142,7 +154,7 @@ void main() {
                 s *= rowScale[m];
 #endif
                 uint n = nb + r;
-                if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = ACT_T(linear_epilogue(s, m, n));
+                if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = OUT_T(linear_epilogue(s, m, n));
             }
         }
     }

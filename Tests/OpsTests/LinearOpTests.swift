@@ -198,6 +198,14 @@ final class LinearOpTests: GPUTestCase {
                     let expected = (0..<m * n).map { res[$0] + lin[$0] }
                     XCTAssertLessThan(nmse(try read(gr, m * n, as: activations), expected), tolerance(format, activations),
                                       "\(format) \(m)x\(n)x\(k) activations \(activations)")
+                    // fp32 Y and residual over fp16 rows (the LM head's logits): only the input rounding remains.
+                    if activations == .f16 {
+                        let wide = try buffer(res)
+                        try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: wide.view, m: m, residual: wide.view,
+                                                      activations: .f16, output: .f32, variant: .gemv, input: .rmsNorm(weight: gg.view, eps: eps)) }
+                        XCTAssertLessThan(nmse(try read(wide, m * n), expected), format == .f32 ? Tolerance.fp32 : Tolerance.fp16Weights,
+                                          "\(format) \(m)x\(n)x\(k) fp32 output")
+                    }
                     ran += 1
                 }
                 XCTAssertGreaterThan(ran, 0, "\(format)")
@@ -222,6 +230,11 @@ final class LinearOpTests: GPUTestCase {
                                                                input: .rmsNorm(weight: short.view, eps: 1e-6)) }) {
                 XCTAssertTrue("\($0)".contains("RMSNorm"), "\($0)")
             }
+            // A wider output exists only under a folded norm over fp16 rows.
+            XCTAssertThrowsError(try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, activations: .f16, output: .f32,
+                                                               variant: .gemv) })
+            XCTAssertThrowsError(try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, output: .f16, variant: .gemv,
+                                                               input: .rmsNorm(weight: full.view, eps: 1e-6)) })
         }
     }
 

@@ -172,18 +172,19 @@ final class GPULanguageRecorder: LanguageBackend {
     }
 
     /// Writes the model's logits row (a persistent buffer, not the arena), fp32 whatever the
-    /// activation storage: sampling reads fp32. An fp16 row is widened first (one row; under a
-    /// folded final norm, the row before it).
+    /// activation storage: sampling reads fp32. Under a folded final norm the GEMV reads the
+    /// fp16 row and writes fp32; otherwise an fp16 row is widened first (one row).
     func logits(_ x: GPUTensor, lmHead: WeightTensor, key: String) throws -> GPUTensor {
         let head = try r.weights.matrix(key, lmHead)
         let y = GPUTensor(view: r.logits.view, shape: [1, head.rows], type: .f32)
         var (rowsIn, input) = linearInput(x)
-        if act == .f16 {
+        if act == .f16, input.isPlain {
             let wide = try arena.tensor(rowsIn.shape, .f32)
             try ConvertOp.halfToFloat(seq, x: rowsIn.view, y: wide.view, count: rowsIn.count, label: "last_row_to_f32")
             rowsIn = wide
         }
-        try LinearOp.encode(seq, x: rowsIn.view, weight: head, bias: nil, y: y.view, m: rows(x), input: input, label: key)
+        try LinearOp.encode(seq, x: rowsIn.view, weight: head, bias: nil, y: y.view, m: rows(x), activations: rowsIn.type, output: .f32,
+                            input: input, label: key)
         return y
     }
 

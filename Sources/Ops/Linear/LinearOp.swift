@@ -22,7 +22,7 @@ public enum LinearOp {
         case plain, swiGLU
         case rmsNorm(weight: BufferView, eps: Float)
 
-        var isPlain: Bool { if case .plain = self { return true }; return false }
+        public var isPlain: Bool { if case .plain = self { return true }; return false }
     }
 
     static let gemvMaxRows = 8
@@ -48,18 +48,20 @@ public enum LinearOp {
         }
     }
 
+    /// `output`: the storage of Y and the residual when it differs from X's (`activations`):
+    /// only fp32 Y over fp16 X, by the GEMV with a folded RMSNorm (the LM head over fp16 rows).
     public static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
                               m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
-                              activations: StorageType = .f32, variant chosen: Variant? = nil, input: Input = .plain,
+                              activations: StorageType = .f32, output: StorageType? = nil, variant chosen: Variant? = nil, input: Input = .plain,
                               label: String = "linear") throws {
         try encode(seq, x: x, weight: weight, bias: bias, y: y, m: m, activation: activation, scale: scale, residual: residual,
-                   activations: activations, variant: chosen, input: input, label: label, bindingLimit: nil)
+                   activations: activations, output: output, variant: chosen, input: input, label: label, bindingLimit: nil)
     }
 
     /// `bindingLimit` lets tests split small weights into row slices the way large ones are split.
     static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
                        m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
-                       activations: StorageType = .f32, variant chosen: Variant? = nil, input: Input = .plain,
+                       activations: StorageType = .f32, output: StorageType? = nil, variant chosen: Variant? = nil, input: Input = .plain,
                        label: String = "linear", bindingLimit: Int?) throws {
         var caps = seq.device.capabilities
         if let bindingLimit { caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, bindingLimit) }
@@ -69,6 +71,8 @@ public enum LinearOp {
                     "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) with \(weight.format) weights on this device")
         try require(input.isPlain || variant == .gemv, "linear: a SwiGLU (stacked gate | up) or RMSNorm input needs the gemv kernel, not \(variant)")
         let a = activations.size
+        let out = output ?? activations
+        let o = out.size
         // Width of one X row: the stacked [gate | up] row is twice the GEMM's K.
         var xWidth = k
         var norm: (weight: BufferView, eps: Float)?
@@ -80,16 +84,18 @@ public enum LinearOp {
             norm = (weight, eps)
         }
         try require(x.size >= m * xWidth * a, "linear: X holds \(x.size) bytes, needs \(m)x\(xWidth) \(activations)")
-        try require(y.size >= m * n * a, "linear: Y holds \(y.size) bytes, needs \(m)x\(n) \(activations)")
+        try require(y.size >= m * n * o, "linear: Y holds \(y.size) bytes, needs \(m)x\(n) \(out)")
         if let bias { try require(floats(bias) >= n, "linear: bias holds \(floats(bias)) values, needs \(n)") }
         if let scale { try require(floats(scale) >= n, "linear: scale holds \(floats(scale)) values, needs \(n)") }
-        if let residual { try require(residual.size >= m * n * a, "linear: residual holds \(residual.size) bytes, needs \(m)x\(n) \(activations)") }
+        if let residual { try require(residual.size >= m * n * o, "linear: residual holds \(residual.size) bytes, needs \(m)x\(n) \(out)") }
+        try require(out == activations || (out == .f32 && norm != nil),
+                    "linear: \(out) output over \(activations) rows needs fp16 rows under a folded RMSNorm (gemv)")
 
         let shader: ShaderSource
         switch input {
         case .plain: shader = try Self.shader(variant, weights: weight.format, activations: activations)
         case .swiGLU: shader = try Self.swiGLUShader(weights: weight.format, activations: activations)
-        case .rmsNorm: shader = try Self.normShader(weights: weight.format, activations: activations)
+        case .rmsNorm: shader = try Self.normShader(weights: weight.format, activations: activations, wideOutput: out != activations)
         }
         let local: Int
         switch variant {
@@ -125,7 +131,7 @@ public enum LinearOp {
             // A folded norm: each subgroup's sum of squares of the rows is not counted.
             let flops = 2.0 * Double(m) * Double(slice.count) * Double(k)
             // The weight bytes as stored (rowBytes: codes, scales and padding), read once.
-            let bytes = Double(slice.count * weight.rowBytes + (m * xWidth + m * slice.count) * a)
+            let bytes = Double(slice.count * weight.rowBytes + m * xWidth * a + m * slice.count * o)
             // Absent optional operands bind X as a placeholder the shader never reads.
             var bindings: [Binding] = [.read(x), .read(w), .read(bias ?? x), residual.map { _ in .readWrite(y) } ?? .write(y),
                                        .read(residual ?? x), .read(scale ?? x)]
@@ -148,8 +154,9 @@ public enum LinearOp {
     }
 
     /// The GEMV that applies an RMSNorm to X as it loads it (Shaders/gemv.comp, NORM_INPUT).
-    static func normShader(weights: WeightFormat, activations: StorageType) throws -> ShaderSource {
-        try kernel("gemv_" + weights.rawValue + (activations == .f16 ? "_a16" : "") + "_norm", "linear: no RMSNorm-input gemv kernel for \(weights) weights")
+    static func normShader(weights: WeightFormat, activations: StorageType, wideOutput: Bool) throws -> ShaderSource {
+        try kernel("gemv_" + weights.rawValue + (activations == .f16 ? "_a16" : "") + "_norm" + (wideOutput ? "_out32" : ""),
+                   "linear: no RMSNorm-input gemv kernel for \(weights) weights")
     }
 
     private static func kernel(_ name: String, _ missing: @autoclosure () -> String) throws -> ShaderSource {
