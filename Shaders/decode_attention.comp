@@ -18,12 +18,20 @@
 // The cache length L = p0 + T comes from a device buffer (p0 = pos[0]) and the ranges are
 // cut from it on the device, so one recorded command buffer serves every decode step and
 // the grid does not grow with the cache capacity. Query row t sits at position p0 + t and
-// sees keys 0 ... p0 + t (masked, not cut short). fp32 throughout; no subgroup operations,
-// so any subgroup size works.
+// sees keys 0 ... p0 + t (masked, not cut short). q and out are stored as activations
+// (ACT_F16: fp16), the caches as KV_F16 says; scores, softmax, partial results and
+// accumulators are fp32. No subgroup operations, so any subgroup size works.
 // variant: decode_attention_split SPLIT
+// variant: decode_attention_split_a16 SPLIT ACT_F16
+// variant: decode_attention_split_c16 SPLIT KV_F16
+// variant: decode_attention_split_a16_c16 SPLIT ACT_F16 KV_F16
 // variant: decode_attention_combine COMBINE
+// variant: decode_attention_combine_a16 COMBINE ACT_F16
 
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_GOOGLE_include_directive : require
+#include "activation_type.glsl"
+#include "kv_type.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint HD = 64;     // head dim, a multiple of 4
@@ -34,9 +42,9 @@ layout(constant_id = 4) const uint RPI = 1;     // rows per invocation: ROWS if 
 const uint HD4 = HD / 4;
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
-layout(std430, binding = 0) readonly buffer Q { vec4 q4[]; };
-layout(std430, binding = 1) readonly buffer K { vec4 k4[]; };
-layout(std430, binding = 2) readonly buffer V { vec4 v4[]; };
+layout(std430, binding = 0) readonly buffer Q { ACT_VEC4 q4[]; };
+layout(std430, binding = 1) readonly buffer K { KV_VEC4 k4[]; };
+layout(std430, binding = 2) readonly buffer V { KV_VEC4 v4[]; };
 #ifdef SPLIT
 layout(std430, binding = 3) writeonly buffer PartO { vec4 partO[]; };    // [split][T * heads][HD4]
 layout(std430, binding = 4) writeonly buffer PartML { vec2 partML[]; };  // [split][T * heads] (max, sum)
@@ -44,7 +52,7 @@ layout(std430, binding = 4) writeonly buffer PartML { vec2 partML[]; };  // [spl
 layout(std430, binding = 3) readonly buffer PartO { vec4 partO[]; };
 layout(std430, binding = 4) readonly buffer PartML { vec2 partML[]; };
 #endif
-layout(std430, binding = 5) writeonly buffer O { vec4 o4[]; };
+layout(std430, binding = 5) writeonly buffer O { ACT_VEC4 o4[]; };
 layout(std430, binding = 6) readonly buffer Pos { uint pos[]; };
 
 // Strides in vec4 units.
@@ -88,7 +96,7 @@ void main() {
         uint t = r / pc.group, head = kvHead * pc.group + r % pc.group;
         uint qBase = t * pc.qStride + head * HD4;
         [[unroll]] for (uint d = 0; d < HD4; d++) {
-            q[i * HD4 + d] = q4[qBase + d] * pc.scale;
+            q[i * HD4 + d] = vec4(q4[qBase + d]) * pc.scale;
             acc[i * HD4 + d] = vec4(0.0);
         }
         m[i] = NEG_INF;
@@ -102,7 +110,7 @@ void main() {
         float score[RPI];
         [[unroll]] for (uint i = 0; i < RPI; i++) score[i] = 0.0;
         [[unroll]] for (uint d = 0; d < HD4; d++) {
-            vec4 kv = k4[kvRow + d];
+            vec4 kv = vec4(k4[kvRow + d]);
             [[unroll]] for (uint i = 0; i < RPI; i++) score[i] += dot(q[i * HD4 + d], kv);
         }
         float p[RPI];
@@ -119,7 +127,7 @@ void main() {
             l[i] += p[i];
         }
         [[unroll]] for (uint d = 0; d < HD4; d++) {
-            vec4 vv = v4[kvRow + d];
+            vec4 vv = vec4(v4[kvRow + d]);
             [[unroll]] for (uint i = 0; i < RPI; i++) acc[i * HD4 + d] += p[i] * vv;
         }
     }
@@ -151,7 +159,7 @@ void main() {
     for (uint d = gl_LocalInvocationID.x; d < HD4; d += gl_WorkGroupSize.x) {
         vec4 o = vec4(0.0);
         for (uint s = 0; s < pc.parts; s++) o += exp2(partML[s * rowsTotal + row].x - m) * partO[(s * rowsTotal + row) * HD4 + d];
-        o4[t * pc.oStride + (row % pc.heads) * HD4 + d] = o * inv;
+        o4[t * pc.oStride + (row % pc.heads) * HD4 + d] = ACT_VEC4(o * inv);
     }
 }
 #endif

@@ -1,5 +1,5 @@
 #version 450
-// Embedding gather: out[t][:] = table[ids[t]][:] in fp32, for the ids that fall in the
+// Embedding gather: out[t][:] = table[ids[t]][:] in fp32 (fp16 with ACT_F16), for the ids that fall in the
 // table rows bound to this dispatch (firstRow ..< firstRow + rowCount). A table larger
 // than maxStorageBufferRange is bound in row slices, one dispatch each. Ids outside the
 // slice - including the image sentinel 0xFFFFFFFF, whose rows the projector output fills -
@@ -11,14 +11,20 @@
 // variant: embedding_bf16 WEIGHT_BF16
 // variant: embedding_q8 WEIGHT_Q8
 // variant: embedding_q4 WEIGHT_Q4
+// variant: embedding_f32_a16 WEIGHT_F32 ACT_F16
+// variant: embedding_f16_a16 WEIGHT_F16 ACT_F16
+// variant: embedding_bf16_a16 WEIGHT_BF16 ACT_F16
+// variant: embedding_q8_a16 WEIGHT_Q8 ACT_F16
+// variant: embedding_q4_a16 WEIGHT_Q4 ACT_F16
 #extension GL_GOOGLE_include_directive : require
+#include "activation_type.glsl"
 
 layout(local_size_x_id = 0) in;
 
 #define WEIGHT_BINDING 0
 #include "weight_load.glsl"
 layout(std430, binding = 1) readonly buffer Ids { uint ids[]; };
-layout(std430, binding = 2) writeonly buffer Out { float out1[]; };
+layout(std430, binding = 2) writeonly buffer Out { ACT_T out1[]; };
 
 layout(push_constant) uniform Push {
     uint tokens;
@@ -34,6 +40,6 @@ void main() {
         uint t = i / pc.hidden, c = i % pc.hidden;
         uint row = ids[t] - pc.firstRow;  // ids below firstRow wrap to huge values
         if (row >= pc.rowCount) continue;
-        out1[i] = w_load1(row * rowBytes, c, pc.hidden);
+        out1[i] = ACT_T(w_load1(row * rowBytes, c, pc.hidden));
     }
 }

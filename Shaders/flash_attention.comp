@@ -20,15 +20,25 @@
 // Used by VisionAttentionOp (no mask; q, k, v are column ranges of one qkv buffer) and by
 // CausalAttentionOp (CAUSAL: query row i sits at position p0 + i, p0 read from a device
 // buffer, and sees keys 0 ... p0 + i of the caches; GQA through group).
-// flash_attention_a16 (vision only) stores q, k, v and out as fp16 (f16vec4 loads and
-// stores); scores, softmax, accumulators and the shared tiles stay fp32.
+// ACT_F16 stores q and out as fp16 (and k, v without CAUSAL, where they are activations
+// too); with CAUSAL the caches are fp16 under KV_F16. Scores, softmax, accumulators and the
+// shared tiles stay fp32.
 // variant: flash_attention
 // variant: flash_attention_a16 ACT_F16
 // variant: flash_attention_causal CAUSAL
+// variant: flash_attention_causal_a16 CAUSAL ACT_F16
+// variant: flash_attention_causal_c16 CAUSAL KV_F16
+// variant: flash_attention_causal_a16_c16 CAUSAL ACT_F16 KV_F16
 
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "activation_type.glsl"
+#ifdef CAUSAL
+#include "kv_type.glsl"
+#define KEY_VEC4 KV_VEC4
+#else
+#define KEY_VEC4 ACT_VEC4
+#endif
 
 layout(local_size_x_id = 0) in;                 // BQ: invocations per workgroup
 layout(constant_id = 1) const uint HD = 32;     // head dim, a multiple of 4
@@ -41,8 +51,8 @@ const uint HD4 = HD / 4;
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
 layout(std430, binding = 0) readonly buffer Q { ACT_VEC4 q4[]; };
-layout(std430, binding = 1) readonly buffer K { ACT_VEC4 k4[]; };
-layout(std430, binding = 2) readonly buffer V { ACT_VEC4 v4[]; };
+layout(std430, binding = 1) readonly buffer K { KEY_VEC4 k4[]; };
+layout(std430, binding = 2) readonly buffer V { KEY_VEC4 v4[]; };
 layout(std430, binding = 3) writeonly buffer O { ACT_VEC4 o4[]; };
 layout(std430, binding = 4) readonly buffer Pos { uint pos[]; };
 

@@ -8,6 +8,13 @@
 // subgroup size is correct. Weight formats: Shaders/include/weight_load.glsl.
 // SWIGLU_INPUT: each row of X is the stacked [gate | up] output of the gate/up GEMV (2K
 // wide) and the dot product runs over silu(gate) * up, so decode needs no SwiGLU dispatch.
+// NORM_INPUT: X is the un-normalised row and the GEMV applies the RMSNorm that precedes it
+// (Qwen2's input / post-attention / final norms): every subgroup sums the squares of its
+// rows of X itself (K values: cheap beside the weight rows it reads), loads X times the norm
+// weight, and scales each dot product by 1 / sqrt(mean(x^2) + eps). That saves the norm's
+// dispatch, its barrier and the normalised row.
+// OUT_F32: Y (and the residual) fp32 under fp16 X: the LM head over the decoder's fp16 last row
+// writes the fp32 logits sampling reads, with no conversion dispatch.
 // variant: gemv_f16 WEIGHT_F16
 // variant: gemv_f16_swiglu WEIGHT_F16 SWIGLU_INPUT
 // variant: gemv_f16_a16 WEIGHT_F16 ACT_F16
@@ -28,6 +35,21 @@
 // variant: gemv_q4_swiglu WEIGHT_Q4 SWIGLU_INPUT
 // variant: gemv_q4_a16 WEIGHT_Q4 ACT_F16
 // variant: gemv_q4_a16_swiglu WEIGHT_Q4 ACT_F16 SWIGLU_INPUT
+// variant: gemv_f16_norm WEIGHT_F16 NORM_INPUT
+// variant: gemv_f16_a16_norm WEIGHT_F16 ACT_F16 NORM_INPUT
+// variant: gemv_f32_norm WEIGHT_F32 NORM_INPUT
+// variant: gemv_f32_a16_norm WEIGHT_F32 ACT_F16 NORM_INPUT
+// variant: gemv_bf16_norm WEIGHT_BF16 NORM_INPUT
+// variant: gemv_bf16_a16_norm WEIGHT_BF16 ACT_F16 NORM_INPUT
+// variant: gemv_q8_norm WEIGHT_Q8 NORM_INPUT
+// variant: gemv_q8_a16_norm WEIGHT_Q8 ACT_F16 NORM_INPUT
+// variant: gemv_q4_norm WEIGHT_Q4 NORM_INPUT
+// variant: gemv_q4_a16_norm WEIGHT_Q4 ACT_F16 NORM_INPUT
+// variant: gemv_f16_a16_norm_out32 WEIGHT_F16 ACT_F16 NORM_INPUT OUT_F32
+// variant: gemv_f32_a16_norm_out32 WEIGHT_F32 ACT_F16 NORM_INPUT OUT_F32
+// variant: gemv_bf16_a16_norm_out32 WEIGHT_BF16 ACT_F16 NORM_INPUT OUT_F32
+// variant: gemv_q8_a16_norm_out32 WEIGHT_Q8 ACT_F16 NORM_INPUT OUT_F32
+// variant: gemv_q4_a16_norm_out32 WEIGHT_Q4 ACT_F16 NORM_INPUT OUT_F32
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -40,8 +62,13 @@ layout(std430, binding = 0) readonly buffer X { ACT_VEC4 x4[]; };
 #define WEIGHT_BINDING 1
 #include "weight_load.glsl"
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
-layout(std430, binding = 4) readonly buffer Residual { ACT_T residual[]; };
+#ifdef OUT_F32
+#define OUT_T float
+#else
+#define OUT_T ACT_T
+#endif
+layout(std430, binding = 3) writeonly buffer Y { OUT_T y[]; };
+layout(std430, binding = 4) readonly buffer Residual { OUT_T residual[]; };
 layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
@@ -49,6 +76,11 @@ layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 // would index them dynamically and spill them to memory).
 layout(constant_id = 1) const uint MROWS = 1;
 #define NR 4
+
+#ifdef NORM_INPUT
+layout(std430, binding = 6) readonly buffer NormWeight { vec4 normWeight4[]; };
+layout(constant_id = 2) const float NORM_EPS = 1e-6;
+#endif
 
 // Four consecutive inputs of row m at k (in vec4s), in fp32.
 #ifdef SWIGLU_INPUT
@@ -59,6 +91,8 @@ vec4 load_x4(uint m, uint k, uint K4) {
     vec4 gate = vec4(x4[g]);
     return vec4(silu(gate.x), silu(gate.y), silu(gate.z), silu(gate.w)) * vec4(x4[g + K4]);
 }
+#elif defined(NORM_INPUT)
+vec4 load_x4(uint m, uint k, uint K4) { return vec4(x4[m * K4 + k]) * normWeight4[k]; }
 #else
 vec4 load_x4(uint m, uint k, uint K4) { return vec4(x4[m * K4 + k]); }
 #endif
@@ -70,6 +104,17 @@ void main() {
     uint blocks = (pc.N + NR - 1) / NR;
     uint first = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * gl_NumSubgroups + gl_SubgroupID;
     uint stride = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumSubgroups;
+#ifdef NORM_INPUT
+    float rowScale[MROWS];
+    for (uint m = 0; m < MROWS; m++) {
+        float ss = 0.0;
+        for (uint k = gl_SubgroupInvocationID; k < K4; k += gl_SubgroupSize) {
+            vec4 v = vec4(x4[m * K4 + k]);
+            ss += dot(v, v);
+        }
+        rowScale[m] = inversesqrt(subgroupAdd(ss) / float(pc.K) + NORM_EPS);
+    }
+#endif
     for (uint block = first; block < blocks; block += stride) {
         uint nb = block * NR;
         uint wrow[NR];
@@ -105,8 +150,11 @@ void main() {
         for (uint m = 0; m < MROWS; m++) {
             for (uint r = 0; r < NR; r++) {
                 float s = subgroupAdd(acc[m][r]);
+#ifdef NORM_INPUT
+                s *= rowScale[m];
+#endif
                 uint n = nb + r;
-                if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = ACT_T(linear_epilogue(s, m, n));
+                if (subgroupElect() && n < pc.N) y[m * pc.ldy + pc.n0 + n] = OUT_T(linear_epilogue(s, m, n));
             }
         }
     }

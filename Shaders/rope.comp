@@ -11,16 +11,25 @@
 // rope:    q and k rotated in place.
 // rope_kv: q rotated in place; rotated k and the v rows written to cache rows p0 + t.
 // Grid-stride over T x (work items per token); one item = one rotated pair or one copied value.
+// q, k, v are stored as activations (ACT_F16: fp16), the caches as KV_F16 says; the rotation
+// is fp32 arithmetic whatever the storage.
 // variant: rope
+// variant: rope_a16 ACT_F16
 // variant: rope_kv KV
+// variant: rope_kv_a16 KV ACT_F16
+// variant: rope_kv_c16 KV KV_F16
+// variant: rope_kv_a16_c16 KV ACT_F16 KV_F16
+#extension GL_GOOGLE_include_directive : require
+#include "activation_type.glsl"
+#include "kv_type.glsl"
 
 layout(local_size_x_id = 0) in;
 
-layout(std430, binding = 0) buffer Q { float q[]; };              // [T][heads * hd]
-layout(std430, binding = 1) buffer K { float k[]; };              // [T][kvHeads * hd]
-layout(std430, binding = 2) readonly buffer V { float v[]; };     // [T][kvHeads * hd]
-layout(std430, binding = 3) writeonly buffer KC { float kCache[]; };  // [capacity][kvHeads * hd]
-layout(std430, binding = 4) writeonly buffer VC { float vCache[]; };
+layout(std430, binding = 0) buffer Q { ACT_T q[]; };              // [T][heads * hd]
+layout(std430, binding = 1) buffer K { ACT_T k[]; };              // [T][kvHeads * hd]
+layout(std430, binding = 2) readonly buffer V { ACT_T v[]; };     // [T][kvHeads * hd]
+layout(std430, binding = 3) writeonly buffer KC { KV_T kCache[]; };  // [capacity][kvHeads * hd]
+layout(std430, binding = 4) writeonly buffer VC { KV_T vCache[]; };
 layout(std430, binding = 5) readonly buffer Pos { uint pos[]; };
 layout(std430, binding = 6) readonly buffer Freq { float invFreq[]; };  // [hd / 2]
 
@@ -82,30 +91,30 @@ void main() {
 #endif
         if (w < pc.heads * half_) {
             uint base = t * qWidth + (w / half_) * hd, j = w % half_;
-            vec2 r = rotate(q[base + j], q[base + j + half_], p, j);
-            q[base + j] = r.x;
-            q[base + j + half_] = r.y;
+            vec2 r = rotate(float(q[base + j]), float(q[base + j + half_]), p, j);
+            q[base + j] = ACT_T(r.x);
+            q[base + j + half_] = ACT_T(r.y);
             continue;
         }
         if (w < rotations) {
             uint kw = w - pc.heads * half_;
             uint col = (kw / half_) * hd, j = kw % half_;
             uint base = t * kvWidth + col;
-            vec2 r = rotate(k[base + j], k[base + j + half_], p, j);
+            vec2 r = rotate(float(k[base + j]), float(k[base + j + half_]), p, j);
 #ifdef KV
             if (fits) {
-                kCache[p * kvWidth + col + j] = r.x;
-                kCache[p * kvWidth + col + j + half_] = r.y;
+                kCache[p * kvWidth + col + j] = KV_T(r.x);
+                kCache[p * kvWidth + col + j + half_] = KV_T(r.y);
             }
 #else
-            k[base + j] = r.x;
-            k[base + j + half_] = r.y;
+            k[base + j] = ACT_T(r.x);
+            k[base + j + half_] = ACT_T(r.y);
 #endif
             continue;
         }
 #ifdef KV
         uint e = w - rotations;
-        if (fits) vCache[p * kvWidth + e] = v[t * kvWidth + e];
+        if (fits) vCache[p * kvWidth + e] = KV_T(float(v[t * kvWidth + e]));
 #endif
     }
 }

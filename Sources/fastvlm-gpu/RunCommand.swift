@@ -16,6 +16,9 @@ struct RuntimeArguments: ParsableArguments {
     @Option(help: "GPU activation storage in the vision encoder: f16 or f32 (default: f16 where the device has 16-bit storage).")
     var activations: StorageType?
 
+    @Option(help: "GPU storage of the language model's activations and KV cache: f32 or f16 (default: the kernel policy's, f16 under gpu kernels with shaderFloat16 and 16-bit storage).")
+    var decoderStorage: StorageType?
+
     @Option(help: "Vulkan device index from `fastvlm-gpu devices` (default: FASTVLM_DEVICE, else the best GPU).")
     var device: Int?
 
@@ -36,6 +39,8 @@ struct RuntimeArguments: ParsableArguments {
         r.backend = backend
         r.weights = weights
         r.activationType = activations
+        r.decoderActivations = decoderStorage
+        r.kvCache = decoderStorage
         r.deviceIndex = device
         r.kernels = kernels
         r.imageSize = imageSize

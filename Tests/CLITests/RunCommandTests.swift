@@ -31,6 +31,8 @@ final class RunCommandTests: XCTestCase {
     func testAppleLayoutGoldenTokensGPUKernels() throws { try runGolden("tiny-apple", backend: "gpu", extra: ["--kernels", "gpu"]) }
     func testHFLayoutGoldenTokensGPUKernels() throws { try runGolden("tiny-hf", backend: "gpu", extra: ["--kernels", "gpu"]) }
     func testAppleLayoutGoldenTokensCPUKernels() throws { try runGolden("tiny-apple", backend: "gpu", extra: ["--kernels", "cpu"]) }
+    /// The hidden option that forces the decoder's storage (fp16 rows and KV cache): same tokens.
+    func testDecoderStorageHalfGoldenTokens() throws { try runGolden("tiny-hf", backend: "gpu", extra: ["--decoder-storage", "f16"]) }
     func testAppleLayoutGoldenTokensCPU() throws { try runGolden("tiny-apple", backend: "cpu") }
     func testHFLayoutGoldenTokensCPU() throws { try runGolden("tiny-hf", backend: "cpu") }
 
@@ -53,6 +55,7 @@ final class RunCommandTests: XCTestCase {
             (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "   "], "prompt is empty"),
             (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "hi", "--max-tokens", "100000"], "context"),
             (["run", "--model", model, "--prompt", "hi", "--image", "x.png", "--bogus"], "--bogus"),
+            (["run", "--model", model, "--prompt", "hi", "--image", "x.png", "--decoder-storage", "f8"], "--decoder-storage"),
             (["run", "--model", model, "--image", fixtures.appending(path: "preprocess/rgb.png").path, "--prompt", "<image> what is this?"], "contains <image>"),
         ]
         for (args, message) in cases {

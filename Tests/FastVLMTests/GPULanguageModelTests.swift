@@ -270,8 +270,10 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         XCTAssertEqual(lm.decodeStats.submits, steps, "one submit per token")
         XCTAssertEqual(lm.decodeStats.dispatches % steps, 0)
         let perToken = lm.decodeStats.dispatches / steps
-        // Per layer: norm, qkv, rope+append, attention (2), o_proj, norm, gate_up, down (SwiGLU fused into down's GEMV).
-        XCTAssertLessThanOrEqual(perToken, t.language.config.layers * 9 + 8)
+        // Per layer: qkv (input norm folded in), rope+append, attention (2), o_proj, gate_up (post-attention norm folded in),
+        // down (SwiGLU fused into down's GEMV); then the LM head (final norm folded in) and argmax.
+        XCTAssertLessThanOrEqual(perToken, t.language.config.layers * 7 + 6)
+        XCTAssertFalse(try XCTUnwrap(lm.decodeProfile).timings.contains { $0.label == "rmsnorm" }, "decode has no RMSNorm dispatch")
         XCTAssertFalse(try XCTUnwrap(lm.decodeProfile).timings.contains { $0.label == "swiglu" }, "decode has no SwiGLU dispatch")
         let profile = try XCTUnwrap(lm.decodeProfile)
         XCTAssertEqual(profile.readbackBytes, 4 * steps)
@@ -300,6 +302,35 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         XCTAssertEqual(fused.stats.barriers, plain.stats.barriers - layers * steps, "one barrier fewer per layer per token")
         XCTAssertEqual(fused.tokens, plain.tokens)
         XCTAssertLessThanOrEqual(normalisedMaxError(fused.logits, plain.logits), 1e-5)
+    }
+
+    /// Folding the RMSNorms into the GEMVs after them removes 2 dispatches and barriers per
+    /// layer and 1 for the final norm per token (and the fp16 last row's widening), and gives the same tokens and logits as the
+    /// separate norms, with fp32 and with fp16 decoder storage.
+    func testDecodeFoldsNormsIntoGEMVs() throws {
+        let t = try tiny(.apple)
+        try XCTSkipUnless(LinearOp.variant(for: device.capabilities, m: 1, k: t.language.config.hiddenSize) == .gemv, "decode runs no gemv here")
+        let image = try device.upload(t.projected)
+        for storage in [StorageType.f32, .f16] {
+            var runs: [(tokens: [Int], logits: [Float], stats: SequenceStats)] = []
+            for folds in [false, true] {
+                let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(.f32, sixteenBit: .f16), capacity: 64,
+                                              sampleVocabulary: t.golden.sample_vocab, profiling: false, prefillChunk: nil,
+                                              fusesSwiGLU: GPULanguageModel.fusesSwiGLU(on: device.capabilities), foldsNorms: folds,
+                                              activations: storage, kvCache: storage)
+                var rng = SplitMix64(seed: 0)
+                var tokens = [try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)]
+                for _ in 0..<3 { tokens.append(try lm.decode(tokens.last!, sampling: SamplingParameters(), rng: &rng)) }
+                runs.append((tokens, try lm.lastLogits(), lm.decodeStats))
+            }
+            let (plain, folded) = (runs[0], runs[1])
+            // With fp16 rows the LM head's folded GEMV also writes the fp32 logits itself: no widening of the last row.
+            let fewer = (2 * t.language.config.layers + 1 + (storage == .f16 ? 1 : 0)) * 3
+            XCTAssertEqual(folded.stats.dispatches, plain.stats.dispatches - fewer, "\(storage): 2 per layer + 1 (+1 for fp16) fewer per token")
+            XCTAssertEqual(folded.stats.barriers, plain.stats.barriers - fewer, "\(storage)")
+            XCTAssertEqual(folded.tokens, plain.tokens, "\(storage)")
+            XCTAssertLessThanOrEqual(normalisedMaxError(folded.logits, plain.logits), storage == .f16 ? 5e-3 : 1e-5, "\(storage)")
+        }
     }
 
     /// An LM head that is not the embedding (7B; checkpoints storing a different lm_head)

@@ -115,6 +115,77 @@ final class CausalAttentionOpTests: GPUTestCase {
         }
     }
 
+    /// The storage combinations the decoder uses: q and out as `act`, the caches as `cache`.
+    /// The reference sees the same fp16-rounded q, K and V; an fp16 output is one more
+    /// rounding (Tolerance.fp16Activations), an fp32 one matches as tightly as fp32 does.
+    static let halfCombos: [(act: StorageType, cache: StorageType)] = [(.f16, .f32), (.f32, .f16), (.f16, .f16)]
+
+    func halfInputs(_ c: Case, seed: UInt64, act: StorageType, cache: StorageType) -> (q: [Float], k: [Float], v: [Float]) {
+        let x = inputs(c, seed: seed)
+        func stored(_ v: [Float], _ type: StorageType) -> [Float] { type == .f16 ? roundedToHalf(v) : v }
+        return (stored(x.q, act), stored(x.k, cache), stored(x.v, cache))
+    }
+
+    /// A subset of the cases (each storage pair JIT-compiles its own pipelines): L a multiple
+    /// of the splits and not, GQA 4/2, 7/1, 12/2, T = 1, 2, 4, hd 16/32/64/128.
+    func testHalfStorageDecodeAgainstReference() throws {
+        let caps = device.capabilities
+        let cases = [1, 3, 5, 7, 9].map { decodeCases[$0] }
+        for (act, cache) in Self.halfCombos {
+            for variant in DecodeAttentionOp.Variant.allCases {
+                for (i, c) in cases.enumerated() {
+                    let x = halfInputs(c, seed: UInt64(100 * i + 9), act: act, cache: cache)
+                    let (gq, gk, gv) = (try buffer(x.q, as: act), try buffer(x.k, as: cache), try buffer(x.v, as: cache))
+                    let (gout, pos) = (try buffer([Float](repeating: .nan, count: c.t * c.heads * c.hd), as: act), try device.upload([UInt32(c.p0)]))
+                    for splits in [[1, 32], [3], [4, 32], [3], [32]][i] {
+                        let bytes = DecodeAttentionOp.scratchBytes(tokens: c.t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, splits: splits, caps: caps, variant: variant)
+                        let scratch = try device.allocate(bytes: bytes)
+                        try run {
+                            try DecodeAttentionOp.encode($0, q: gq.view, kCache: gk.view, vCache: gv.view, out: gout.view, position: pos.view, scratch: scratch.view,
+                                                         tokens: c.t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, capacity: c.capacity, splits: splits,
+                                                         variant: variant, activations: act, cache: cache)
+                        }
+                        let err = nmse(try read(gout, c.t * c.heads * c.hd, as: act), expected(c, x))
+                        XCTAssertLessThan(err, act == .f16 ? Tolerance.fp16Activations : attentionTolerance, "decode \(act)/\(cache) \(variant) \(c) splits \(splits)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Several row blocks, T not a multiple of the block, p0 > 0, GQA 4/2, 14/2, 2/1, hd 16/64.
+    func testHalfStoragePrefillAgainstReference() throws {
+        let cases = [1, 3, 4, 7].map { prefillCases[$0] }
+        for (act, cache) in Self.halfCombos {
+            for variant in AttentionVariant.allCases {
+                for (i, c) in cases.enumerated() {
+                    let x = halfInputs(c, seed: UInt64(100 * i + 3), act: act, cache: cache)
+                    let (gq, gk, gv) = (try buffer(x.q, as: act), try buffer(x.k, as: cache), try buffer(x.v, as: cache))
+                    let (gout, pos) = (try buffer([Float](repeating: .nan, count: c.t * c.heads * c.hd), as: act), try device.upload([UInt32(c.p0)]))
+                    try run {
+                        try CausalAttentionOp.encode($0, q: gq.view, kCache: gk.view, vCache: gv.view, out: gout.view, position: pos.view,
+                                                     tokens: c.t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, capacity: c.capacity, variant: variant,
+                                                     activations: act, cache: cache)
+                    }
+                    let err = nmse(try read(gout, c.t * c.heads * c.hd, as: act), expected(c, x))
+                    XCTAssertLessThan(err, act == .f16 ? Tolerance.fp16Activations : attentionTolerance, "\(act)/\(cache) \(variant) \(c)")
+                }
+            }
+        }
+    }
+
+    /// fp16 caches hold half the bytes: buffers sized for fp16 are refused as fp32 caches.
+    func testCacheSizeFollowsStorage() throws {
+        let c = Case(t: 1, p0: 0, heads: 2, kvHeads: 1, hd: 32, capacity: 8)
+        let (q, out, pos) = (try zeros(c.heads * c.hd), try zeros(c.heads * c.hd), try device.upload([UInt32(0)]))
+        let half = try device.allocate(bytes: c.capacity * c.kvHeads * c.hd * 2)
+        let seq = CommandSequence(device: device, label: "sizes")
+        XCTAssertNoThrow(try CausalAttentionOp.encode(seq, q: q.view, kCache: half.view, vCache: half.view, out: out.view, position: pos.view, tokens: 1,
+                                                      heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, capacity: c.capacity, cache: .f16))
+        XCTAssertThrowsError(try CausalAttentionOp.encode(seq, q: q.view, kCache: half.view, vCache: half.view, out: out.view, position: pos.view, tokens: 1,
+                                                          heads: c.heads, kvHeads: c.kvHeads, headDim: c.hd, capacity: c.capacity))
+    }
+
     func testDecodeRejectsTooManyRows() throws {
         XCTAssertFalse(DecodeAttentionOp.supports(tokens: 10, heads: 14, kvHeads: 2, headDim: 64, caps: device.capabilities, variant: .rowPerInvocation))
         XCTAssertFalse(DecodeAttentionOp.supports(tokens: 3, heads: 14, kvHeads: 2, headDim: 64, caps: device.capabilities, variant: .keysPerInvocation))

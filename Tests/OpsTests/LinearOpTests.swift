@@ -168,6 +168,76 @@ final class LinearOpTests: GPUTestCase {
         }
     }
 
+    /// The GEMV with the RMSNorm folded in, against RMSNorm then linear on the CPU: every
+    /// weight format, fp32 and fp16 rows (the reference normalises in fp32 without rounding the
+    /// normalised row: the kernel never stores it), M up to 8, N not a multiple of 4, rows
+    /// whose scale is far from 1, with bias and residual epilogues, a weight split in slices.
+    func testGEMVOverRMSNormInput() throws {
+        try XCTSkipUnless(LinearOp.supports(.gemv, caps: device.capabilities, m: 1, k: 4), "no gemv on this device")
+        let activationTypes: [StorageType] = device.capabilities.storageBuffer16BitAccess ? [.f32, .f16] : [.f32]
+        let shapes = [(1, 5, 4), (2, 7, 12), (3, 33, 36), (1, 130, 100), (8, 61, 68), (1, 5, 64), (2, 7, 96), (3, 33, 192), (1, 130, 896)]
+        let eps: Float = 1e-6
+        for format in WeightFormat.allCases {
+            for activations in activationTypes {
+                var ran = 0
+                for (i, (m, n, k)) in shapes.enumerated() where LinearOp.supports(.gemv, caps: device.capabilities, m: m, k: k, format: format) {
+                    var x = randomValues(m * k, seed: UInt64(61 + k), scale: i % 2 == 0 ? 40 : 0.05)
+                    if activations == .f16 { x = roundedToHalf(x) }
+                    let g = randomValues(k, seed: UInt64(62 + k), scale: 2)
+                    let w = randomValues(n * k, seed: UInt64(63 + n), scale: 0.5)
+                    let b = randomValues(n, seed: 64)
+                    var res = randomValues(m * n, seed: 65)
+                    if activations == .f16 { res = roundedToHalf(res) }
+                    let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: format)
+                    let (gx, gg, gb, gr) = (try buffer(x, as: activations), try buffer(g), try buffer(b), try buffer(res, as: activations))
+                    let limit = i == 4 ? 16 * format.rowBytes(cols: k) + 4 : nil
+                    try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, residual: gr.view,
+                                                  activations: activations, variant: .gemv, input: .rmsNorm(weight: gg.view, eps: eps), bindingLimit: limit) }
+                    let normed = Reference.rmsNorm(x, rows: m, width: k, weight: g, eps: eps)
+                    let lin = Reference.linear(x: normed, m: m, k: k, weight: stored(w, rows: n, cols: k, format: format), n: n, bias: b)
+                    let expected = (0..<m * n).map { res[$0] + lin[$0] }
+                    XCTAssertLessThan(nmse(try read(gr, m * n, as: activations), expected), tolerance(format, activations),
+                                      "\(format) \(m)x\(n)x\(k) activations \(activations)")
+                    // fp32 Y and residual over fp16 rows (the LM head's logits): only the input rounding remains.
+                    if activations == .f16 {
+                        let wide = try buffer(res)
+                        try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: wide.view, m: m, residual: wide.view,
+                                                      activations: .f16, output: .f32, variant: .gemv, input: .rmsNorm(weight: gg.view, eps: eps)) }
+                        XCTAssertLessThan(nmse(try read(wide, m * n), expected), format == .f32 ? Tolerance.fp32 : Tolerance.fp16Weights,
+                                          "\(format) \(m)x\(n)x\(k) fp32 output")
+                    }
+                    ran += 1
+                }
+                XCTAssertGreaterThan(ran, 0, "\(format)")
+            }
+        }
+    }
+
+    /// The folded norm is a GEMV feature: other kernels refuse it, and its weight must hold K values.
+    func testRMSNormInputErrors() throws {
+        let (m, n, k) = (2, 8, 16)
+        let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 71), rows: n, cols: k, format: .f32)
+        let (gx, gy, short) = (try buffer(randomValues(m * k, seed: 72)), try zeros(m * n), try buffer(randomValues(k - 4, seed: 73)))
+        let full = try buffer(randomValues(k, seed: 74))
+        for v in [LinearOp.Variant.tiled, .subgroup] where LinearOp.supports(v, caps: device.capabilities, m: m, k: k) {
+            XCTAssertThrowsError(try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, variant: v,
+                                                               input: .rmsNorm(weight: full.view, eps: 1e-6)) }) {
+                XCTAssertTrue("\($0)".contains("gemv"), "\($0)")
+            }
+        }
+        if LinearOp.supports(.gemv, caps: device.capabilities, m: m, k: k) {
+            XCTAssertThrowsError(try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, variant: .gemv,
+                                                               input: .rmsNorm(weight: short.view, eps: 1e-6)) }) {
+                XCTAssertTrue("\($0)".contains("RMSNorm"), "\($0)")
+            }
+            // A wider output exists only under a folded norm over fp16 rows.
+            XCTAssertThrowsError(try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, activations: .f16, output: .f32,
+                                                               variant: .gemv) })
+            XCTAssertThrowsError(try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, output: .f16, variant: .gemv,
+                                                               input: .rmsNorm(weight: full.view, eps: 1e-6)) })
+        }
+    }
+
     /// The stacked input is a GEMV feature: other kernels refuse it, and X must hold 2K per row.
     func testSwiGLUInputErrors() throws {
         let (m, n, k) = (2, 8, 16)

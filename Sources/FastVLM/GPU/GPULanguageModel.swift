@@ -20,9 +20,15 @@ public final class GPULanguageModel {
     /// Ids sampling may choose: 0 ..< sampleVocabulary.
     public let sampleVocabulary: Int
     public let profiling: Bool
+    /// Storage of the decoder's activation rows and of its KV cache (fp16 halves their bytes;
+    /// norms, softmax and every accumulation stay fp32, the logits are fp32 either way).
+    public let activations: StorageType
+    public var kvCache: StorageType { resources.cache.type }
     /// Whether GEMV down projections take the raw gate/up rows (GPULanguageRecorder.gatedProjection);
     /// KernelPolicy.fusesSwiGLU unless a test says otherwise.
     let fusesSwiGLU: Bool
+    /// Whether RMSNorms feeding GEMVs are folded into them (GPULanguageRecorder.rmsNorm).
+    let foldsNorms: Bool
 
     /// Positions the KV cache holds.
     public var capacity: Int { resources.cache.capacity }
@@ -68,19 +74,33 @@ public final class GPULanguageModel {
     /// Uploads the weights (in `formats`; fp32 arithmetic) and allocates a KV cache of
     /// `capacity` positions. Throws a clear error if capacity > config.maxPositions or device
     /// memory runs out. `prefillChunk` defaults to 512 positions, fewer where a binding cannot
-    /// hold that many gate/up rows.
+    /// hold that many gate/up rows. `activations` and `kvCache` choose the storage of the
+    /// decoder's rows and cache; fp16 needs shaderFloat16 and 16-bit storage buffers.
     public convenience init(device: Device, weights: Qwen2Weights, formats: WeightFormats, capacity: Int, sampleVocabulary: Int,
-                            profiling: Bool = false, prefillChunk: Int? = nil) throws {
+                            profiling: Bool = false, prefillChunk: Int? = nil, activations: StorageType = .f32, kvCache: StorageType = .f32) throws {
         try self.init(device: device, weights: weights, formats: formats, capacity: capacity, sampleVocabulary: sampleVocabulary,
-                      profiling: profiling, prefillChunk: prefillChunk, fusesSwiGLU: device.kernelPolicy.fusesSwiGLU)
+                      profiling: profiling, prefillChunk: prefillChunk, fusesSwiGLU: device.kernelPolicy.fusesSwiGLU,
+                      activations: activations, kvCache: kvCache)
     }
 
-    /// `fusesSwiGLU: false` keeps the separate SwiGLU dispatch in decode too (tests compare).
+    /// Throws unless the device can store decoder rows or the KV cache as `type`.
+    public static func requireStorage(_ type: StorageType, for what: String, on caps: DeviceCapabilities) throws {
+        guard type == .f16 else { return }
+        guard caps.shaderFloat16, caps.storageBuffer16BitAccess else {
+            let missing = [caps.shaderFloat16 ? nil : "shaderFloat16", caps.storageBuffer16BitAccess ? nil : "storageBuffer16BitAccess"].compactMap { $0 }
+            throw GPULanguageModelError("fp16 \(what) need \(missing.joined(separator: " and ")), which \(caps.name) lacks; use f32")
+        }
+    }
+
+    /// `fusesSwiGLU: false` keeps the separate SwiGLU dispatch in decode too, `foldsNorms: false`
+    /// the separate RMSNorm dispatches (tests compare).
     init(device: Device, weights: Qwen2Weights, formats: WeightFormats, capacity: Int, sampleVocabulary: Int, profiling: Bool,
-         prefillChunk: Int?, fusesSwiGLU: Bool) throws {
+         prefillChunk: Int?, fusesSwiGLU: Bool, foldsNorms: Bool = true, activations: StorageType = .f32, kvCache: StorageType = .f32) throws {
         let c = weights.config
         try Self.validate(weights, capacity: capacity, sampleVocabulary: sampleVocabulary)
-        let widest = 4 * max(2 * c.intermediateSize, (c.heads + 2 * c.kvHeads) * c.headDim, c.hiddenSize)
+        try Self.requireStorage(activations, for: "decoder activations", on: device.capabilities)
+        try Self.requireStorage(kvCache, for: "KV caches", on: device.capabilities)
+        let widest = activations.size * max(2 * c.intermediateSize, (c.heads + 2 * c.kvHeads) * c.headDim, c.hiddenSize)
         let fits = device.capabilities.maxStorageBufferRange / widest
         guard fits > 0 else { throw GPULanguageModelError("one activation row (\(widest) bytes) exceeds the device's binding limit") }
         let chunk = max(1, min(prefillChunk ?? Self.defaultPrefillChunk, fits))
@@ -90,14 +110,16 @@ public final class GPULanguageModel {
         self.formats = formats
         self.sampleVocabulary = sampleVocabulary
         self.profiling = profiling
+        self.activations = activations
         self.fusesSwiGLU = fusesSwiGLU
+        self.foldsNorms = foldsNorms
         host = weights
         do {
             let store = GPUWeightStore(device: device, formats: formats)
             embedding = try store.matrix("embed_tokens", weights.embedTokens)
             if weights.tiedEmbeddings { store.alias("lm_head", to: embedding) }
-            resources = LanguageResources(config: c, weights: store,
-                                          cache: try KVCacheBuffers(device: device, config: c, capacity: capacity),
+            resources = LanguageResources(config: c, weights: store, activations: activations,
+                                          cache: try KVCacheBuffers(device: device, config: c, capacity: capacity, type: kvCache),
                                           frequencies: try RoPEOp.frequencyTable(device, headDim: c.headDim, theta: c.ropeTheta),
                                           step: try StepBuffers(device: device),
                                           logits: try device.allocate(bytes: c.vocabSize * 4))
@@ -106,7 +128,7 @@ public final class GPULanguageModel {
             greedyStep = try recordDecode(greedy: true)
         } catch let error as VulkanError {
             guard case .outOfDeviceMemory = error else { throw error }
-            throw GPULanguageModelError("the language model (\(formats) weights, a KV cache of \(capacity) positions) does not fit the device memory: \(error)")
+            throw GPULanguageModelError("the language model (\(formats) weights, a \(kvCache) KV cache of \(capacity) positions) does not fit the device memory: \(error)")
         }
     }
 
@@ -228,12 +250,12 @@ public final class GPULanguageModel {
 
     /// Attention dispatches are recorded with the work of an empty cache (the recording
     /// replays at many positions); for the profile this scales their FLOPs by the
-    /// (query, key) pairs at the run's real position `start` and adds the fp32 K and V rows
-    /// of the `start` earlier positions to their bytes.
+    /// (query, key) pairs at the run's real position `start` and adds the K and V rows (in the
+    /// cache's storage) of the `start` earlier positions to their bytes.
     func attentionCounted(_ timings: [DispatchTiming], tokens t: Int, start p0: Int) -> [DispatchTiming] {
         let pairs = Double(t) * Double(p0) + Double(t) * Double(t + 1) / 2
         let flopScale = pairs / (Double(t) * Double(t + 1) / 2)
-        let earlierBytes = Double(p0 * config.kvHeads * config.headDim * 8)
+        let earlierBytes = Double(p0 * config.kvHeads * config.headDim * 2 * kvCache.size)
         return timings.map { d in
             guard d.kernel == "decode_attention_split" || d.kernel == "flash_attention_causal" else { return d }
             return DispatchTiming(label: d.label, kernel: d.kernel, startNs: d.startNs, durationNs: d.durationNs,
@@ -269,8 +291,8 @@ public final class GPULanguageModel {
 
     private func recordDecode(greedy: Bool) throws -> LanguageRecording {
         let recording = LanguageRecording(device: device, label: greedy ? "decode" : "decode (sampled)", profiling: profiling, arenaChunk: 4 << 20)
-        let x = try recording.arena.tensor([1, config.hiddenSize], .f32)
-        try EmbeddingOp.encode(recording.seq, table: embedding, ids: resources.step.token, out: x.view, tokens: 1)
+        let x = try recording.arena.tensor([1, config.hiddenSize], activations)
+        try EmbeddingOp.encode(recording.seq, table: embedding, ids: resources.step.token, out: x.view, tokens: 1, activations: activations)
         try forwardAndSample(recording, embeddings: x, greedy: greedy)
         return recording
     }
@@ -278,26 +300,25 @@ public final class GPULanguageModel {
     private func recordPrefill(_ key: PrefillKey, image: BufferView?) throws -> LanguageRecording {
         let (t, h) = (key.tokens, config.hiddenSize)
         let perToken = 3 * config.intermediateSize + 4 * h + 2 * (config.heads + 2 * config.kvHeads) * config.headDim
-        let recording = LanguageRecording(device: device, label: "prefill \(t)", profiling: profiling, arenaChunk: max(1 << 20, t * perToken * 4))
+        let recording = LanguageRecording(device: device, label: "prefill \(t)", profiling: profiling, arenaChunk: max(1 << 20, t * perToken * activations.size))
         let seq = recording.seq
-        let x = try recording.arena.tensor([t, h], .f32)
-        try EmbeddingOp.encode(seq, table: embedding, ids: promptIDs.view.slice(offset: 0, size: t * 4), out: x.view, tokens: t)
+        let x = try recording.arena.tensor([t, h], activations)
+        try EmbeddingOp.encode(seq, table: embedding, ids: promptIDs.view.slice(offset: 0, size: t * 4), out: x.view, tokens: t, activations: activations)
         if let image {
             for run in key.runs {
-                try EmbeddingOp.splice(seq, rows: image.slice(offset: run.row * h * 4, size: run.count * h * 4), into: x.view,
-                                       at: run.position, count: run.count, hidden: h)
+                try EmbeddingOp.splice(seq, rows: image, from: run.row, into: x.view, at: run.position, count: run.count, hidden: h, activations: activations)
             }
         }
         if key.last {
             try forwardAndSample(recording, embeddings: x, greedy: key.greedy)
         } else {
-            _ = try Qwen2.forward(host, embeddings: x, on: GPULanguageRecorder(seq: seq, arena: recording.arena, resources: resources, fusesSwiGLU: fusesSwiGLU), logits: false)
+            _ = try Qwen2.forward(host, embeddings: x, on: GPULanguageRecorder(seq: seq, arena: recording.arena, resources: resources, fusesSwiGLU: fusesSwiGLU, foldsNorms: foldsNorms), logits: false)
         }
         return recording
     }
 
     private func forwardAndSample(_ recording: LanguageRecording, embeddings: GPUTensor, greedy: Bool) throws {
-        let backend = GPULanguageRecorder(seq: recording.seq, arena: recording.arena, resources: resources, fusesSwiGLU: fusesSwiGLU)
+        let backend = GPULanguageRecorder(seq: recording.seq, arena: recording.arena, resources: resources, fusesSwiGLU: fusesSwiGLU, foldsNorms: foldsNorms)
         let logits = try Qwen2.forward(host, embeddings: embeddings, on: backend)
         let step = resources.step
         if greedy {

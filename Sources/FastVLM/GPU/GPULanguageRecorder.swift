@@ -6,6 +6,8 @@ import VulkanCore
 struct LanguageResources {
     let config: Qwen2Config
     let weights: GPUWeightStore
+    /// Storage of every activation row (the logits excepted).
+    let activations: StorageType
     let cache: KVCacheBuffers
     let frequencies: DeviceBuffer
     let step: StepBuffers
@@ -15,8 +17,8 @@ struct LanguageResources {
 
 /// `LanguageBackend` on the GPU: each call records its kernels into a CommandSequence
 /// instead of computing, so `Qwen2.forward` run once over this backend yields a replayable
-/// prefill (T tokens) or decode step (T = 1). Tensors are [rows][width] fp32 from a
-/// TensorArena whose memory is reused by lifetime; the positions come from the step buffer,
+/// prefill (T tokens) or decode step (T = 1). Tensors are [rows][width] in the resources'
+/// activation storage (fp32 or fp16; arithmetic fp32) from a TensorArena whose memory is reused by lifetime; the positions come from the step buffer,
 /// so a recording does not depend on where in the cache it runs.
 final class GPULanguageRecorder: LanguageBackend {
     typealias Tensor = GPUTensor
@@ -30,32 +32,71 @@ final class GPULanguageRecorder: LanguageBackend {
     /// given exactly this tensor runs over silu(gate) * up itself. Weak, so a freed tensor's
     /// memory reused for another can never be taken for it.
     private weak var pendingSwiGLU: GPUTensor?
+    /// Whether an RMSNorm whose consumers run as GEMVs is left to them (see rmsNorm).
+    let foldsNorms: Bool
+    private var pendingNorm: PendingNorm?
 
-    init(seq: CommandSequence, arena: TensorArena, resources: LanguageResources, fusesSwiGLU: Bool) {
+    /// An RMSNorm not computed: `normed` stands for norm(source) and shares source's memory;
+    /// the GEMVs given `normed` normalise source as they load it.
+    private struct PendingNorm {
+        weak var normed: GPUTensor?
+        let source: GPUTensor
+        let weight: DeviceBuffer
+    }
+
+    init(seq: CommandSequence, arena: TensorArena, resources: LanguageResources, fusesSwiGLU: Bool, foldsNorms: Bool) {
         self.seq = seq
         self.arena = arena
         r = resources
         self.fusesSwiGLU = fusesSwiGLU
+        self.foldsNorms = foldsNorms
     }
 
     private var device: Device { seq.device }
+    private var act: StorageType { r.activations }
 
+    /// Where every consumer of the normalised rows will be a GEMV (decode: a few rows; Qwen2
+    /// feeds a norm's output only to the q/k/v, gate/up and LM-head projections, all with
+    /// K = width), no norm is recorded: the returned tensor is a stand-in those GEMVs resolve to
+    /// x and the norm weight (LinearOp.Input.rmsNorm). One dispatch and one barrier fewer per norm.
     func rmsNorm(_ x: GPUTensor, weight: [Float], key: String) throws -> GPUTensor {
         let w = try r.weights.vector(key, weight)
-        let y = try arena.tensor(x.shape, .f32)
-        try RowNormOp.encode(seq, .rms, x: x.view, weight: w.view, y: y.view, rows: rows(x), width: width(x), eps: r.config.rmsNormEps)
+        if foldsNorms, LinearOp.variant(for: device.capabilities, m: rows(x), k: width(x)) == .gemv {
+            let normed = GPUTensor(view: x.view, shape: x.shape, type: x.type) { withExtendedLifetime(x) {} }
+            pendingNorm = PendingNorm(normed: normed, source: x, weight: w)
+            return normed
+        }
+        let y = try arena.tensor(x.shape, act)
+        try RowNormOp.encode(seq, .rms, x: x.view, weight: w.view, y: y.view, rows: rows(x), width: width(x), eps: r.config.rmsNormEps, activations: act)
         return y
     }
 
     func linear(_ x: GPUTensor, _ w: LinearWeights, key: String, silu: Bool, residual: GPUTensor?) throws -> GPUTensor {
-        let input: LinearOp.Input = pendingSwiGLU.map { $0 === x } == true ? .swiGLU : .plain
-        if input == .swiGLU { pendingSwiGLU = nil }
-        return try apply(try r.weights.linear(key, w), to: x, activation: silu ? .silu : .none, residual: residual, input: input, label: key)
+        try apply(try r.weights.linear(key, w), to: x, activation: silu ? .silu : .none, residual: residual, label: key)
+    }
+
+    /// What a GEMM given `x` reads: the stacked gate/up rows of a fused SwiGLU, the rows under
+    /// a folded norm, or x itself.
+    private func linearInput(_ x: GPUTensor) -> (rows: GPUTensor, input: LinearOp.Input) {
+        if let p = pendingSwiGLU, p === x {
+            pendingSwiGLU = nil
+            return (x, .swiGLU)
+        }
+        if let p = pendingNorm, p.normed === x { return (p.source, .rmsNorm(weight: p.weight.view, eps: r.config.rmsNormEps)) }
+        return (x, .plain)
+    }
+
+    /// Ops other than a GEMM cannot take a folded norm's stand-in (Qwen2 never gives them one).
+    private func requireComputed(_ tensors: GPUTensor...) throws {
+        for t in tensors where pendingNorm.map({ $0.normed === t }) == true {
+            throw GPULanguageModelError("internal: a folded RMSNorm's output reached an op other than a GEMV")
+        }
     }
 
     func multiply(_ a: GPUTensor, _ b: GPUTensor) throws -> GPUTensor {
-        let y = try arena.tensor(a.shape, .f32)
-        try ElementwiseOp.encode(seq, .mul, a: a.view, b: b.view, y: y.view, count: a.count)
+        try requireComputed(a, b)
+        let y = try arena.tensor(a.shape, act)
+        try ElementwiseOp.encode(seq, .mul, a: a.view, b: b.view, y: y.view, count: a.count, activations: act)
         return y
     }
 
@@ -67,7 +108,7 @@ final class GPULanguageRecorder: LanguageBackend {
         let s = try r.weights.qkv(key + ".qkv", q: q, k: k, v: v)
         let (qw, kw) = (s.q.weight.rows, s.k.weight.rows)
         let alignment = max(4, device.capabilities.minStorageBufferOffsetAlignment)
-        if rows(x) == 1, (qw * 4) % alignment == 0, ((qw + kw) * 4) % alignment == 0 {
+        if rows(x) == 1, (qw * act.size) % alignment == 0, ((qw + kw) * act.size) % alignment == 0 {
             let row = try apply(s.stacked, to: x, label: key + ".qkv_proj")
             return (part(row, at: 0, width: qw), part(row, at: qw, width: kw), part(row, at: qw + kw, width: s.v.weight.rows))
         }
@@ -86,20 +127,21 @@ final class GPULanguageRecorder: LanguageBackend {
             pendingSwiGLU = stacked
             return stacked
         }
-        let y = try arena.tensor([rows(x), gate.outFeatures], .f32)
-        try SwiGLUOp.encode(seq, x: stacked.view, y: y.view, rows: rows(x), width: gate.outFeatures)
+        let y = try arena.tensor([rows(x), gate.outFeatures], act)
+        try SwiGLUOp.encode(seq, x: stacked.view, y: y.view, rows: rows(x), width: gate.outFeatures, activations: act)
         return y
     }
 
     func attention(q: GPUTensor, k: GPUTensor, v: GPUTensor, layer: Int) throws -> GPUTensor {
+        try requireComputed(q, k, v)
         let c = r.config
         let t = rows(q)
         let cache = r.cache.layer(layer)
         let position = r.step.position
         try RoPEOp.encode(seq, q: q.view, k: k.view, v: v.view, kCache: cache.k, vCache: cache.v, frequencies: r.frequencies.view,
                           position: position, tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                          capacity: r.cache.capacity, label: "rope_kv")
-        let out = try arena.tensor([t, c.heads * c.headDim], .f32)
+                          capacity: r.cache.capacity, activations: act, cache: r.cache.type, label: "rope_kv")
+        let out = try arena.tensor([t, c.heads * c.headDim], act)
         // Recorded as if the cache were empty (a recording replays at many positions);
         // GPULanguageModel rescales these counts to each run's real position for the profile.
         let label = "attention"
@@ -112,28 +154,39 @@ final class GPULanguageRecorder: LanguageBackend {
             let scratch = try arena.tensor([bytes / 4], .f32)
             try DecodeAttentionOp.encode(seq, q: q.view, kCache: cache.k, vCache: cache.v, out: out.view, position: position, scratch: scratch.view,
                                          tokens: t, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: r.cache.capacity,
-                                         splits: splits, variant: variant, label: label)
+                                         splits: splits, variant: variant, activations: act, cache: r.cache.type, label: label)
         } else {
             try CausalAttentionOp.encode(seq, q: q.view, kCache: cache.k, vCache: cache.v, out: out.view, position: position, tokens: t,
                                          heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, capacity: r.cache.capacity,
-                                         label: label)
+                                         activations: act, cache: r.cache.type, label: label)
         }
         return out
     }
 
     func lastRow(_ x: GPUTensor) throws -> GPUTensor {
+        try requireComputed(x)
         let (t, w) = (rows(x), width(x))
         if t == 1 { return x }
-        let y = try arena.tensor([1, w], .f32)
-        try seq.copy(from: x.view.slice(offset: (t - 1) * w * 4, size: w * 4), to: y.view)
+        let a = act.size
+        let y = try arena.tensor([1, w], act)
+        try seq.copy(from: x.view.slice(offset: (t - 1) * w * a, size: w * a), to: y.view)
         return y
     }
 
-    /// Writes the model's logits row (a persistent buffer, not the arena).
+    /// Writes the model's logits row (a persistent buffer, not the arena), fp32 whatever the
+    /// activation storage: sampling reads fp32. Under a folded final norm the GEMV reads the
+    /// fp16 row and writes fp32; otherwise an fp16 row is widened first (one row).
     func logits(_ x: GPUTensor, lmHead: WeightTensor, key: String) throws -> GPUTensor {
         let head = try r.weights.matrix(key, lmHead)
         let y = GPUTensor(view: r.logits.view, shape: [1, head.rows], type: .f32)
-        try LinearOp.encode(seq, x: x.view, weight: head, bias: nil, y: y.view, m: rows(x), label: key)
+        var (rowsIn, input) = linearInput(x)
+        if act == .f16, input.isPlain {
+            let wide = try arena.tensor(rowsIn.shape, .f32)
+            try ConvertOp.halfToFloat(seq, x: rowsIn.view, y: wide.view, count: rowsIn.count, label: "last_row_to_f32")
+            rowsIn = wide
+        }
+        try LinearOp.encode(seq, x: rowsIn.view, weight: head, bias: nil, y: y.view, m: rows(x), activations: rowsIn.type, output: .f32,
+                            input: input, label: key)
         return y
     }
 
@@ -149,15 +202,16 @@ final class GPULanguageRecorder: LanguageBackend {
     }
 
     private func apply(_ l: DeviceLinear, to x: GPUTensor, activation: LinearOp.Activation = .none, residual: GPUTensor? = nil,
-                       input: LinearOp.Input = .plain, label: String) throws -> GPUTensor {
-        let y = try arena.tensor([rows(x), l.weight.rows], .f32)
-        try LinearOp.encode(seq, x: x.view, weight: l.weight, bias: l.bias?.view, y: y.view, m: rows(x), activation: activation,
-                            residual: residual?.view, input: input, label: opLabel(label))
+                       label: String) throws -> GPUTensor {
+        let (source, input) = linearInput(x)
+        let y = try arena.tensor([rows(x), l.weight.rows], act)
+        try LinearOp.encode(seq, x: source.view, weight: l.weight, bias: l.bias?.view, y: y.view, m: rows(x), activation: activation,
+                            residual: residual?.view, activations: act, input: input, label: opLabel(label))
         return y
     }
 
     /// Columns first ..< first + width of a one-row tensor, keeping the row's memory alive.
     private func part(_ row: GPUTensor, at first: Int, width: Int) -> GPUTensor {
-        GPUTensor(view: row.view.slice(offset: first * 4, size: width * 4), shape: [1, width], type: .f32) { withExtendedLifetime(row) {} }
+        GPUTensor(view: row.view.slice(offset: first * act.size, size: width * act.size), shape: [1, width], type: act) { withExtendedLifetime(row) {} }
     }
 }

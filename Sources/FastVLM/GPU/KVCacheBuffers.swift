@@ -2,22 +2,24 @@ import Ops
 import VulkanCore
 
 /// Qwen2's KV cache in device memory: per layer, K and V rows [capacity][kvHeads * headDim]
-/// fp32 (rotated keys, as RoPEOp appends them). What fills them and up to where is the
-/// model's business; the buffers only fix the capacity.
+/// stored as `type` (rotated keys, as RoPEOp appends them; fp16 halves the bytes). What fills
+/// them and up to where is the model's business; the buffers only fix the capacity.
 final class KVCacheBuffers {
     let capacity: Int
-    /// Floats per cached row.
+    /// Values per cached row.
     let width: Int
+    let type: StorageType
     private let keys: [DeviceBuffer]
     private let values: [DeviceBuffer]
 
     /// Bytes of one layer's K (or V) cache.
-    static func layerBytes(config c: Qwen2Config, capacity: Int) -> Int { capacity * c.kvHeads * c.headDim * 4 }
+    static func layerBytes(config c: Qwen2Config, capacity: Int, type: StorageType) -> Int { capacity * c.kvHeads * c.headDim * type.size }
 
-    init(device: Device, config c: Qwen2Config, capacity: Int) throws {
+    init(device: Device, config c: Qwen2Config, capacity: Int, type: StorageType) throws {
         self.capacity = capacity
+        self.type = type
         width = c.kvHeads * c.headDim
-        let bytes = Self.layerBytes(config: c, capacity: capacity)
+        let bytes = Self.layerBytes(config: c, capacity: capacity, type: type)
         let limit = device.capabilities.maxStorageBufferRange
         guard bytes <= limit else {
             throw GPULanguageModelError("a KV cache of \(capacity) positions needs \(bytes >> 20) MiB per layer, more than one binding can hold on this device (\(limit >> 20) MiB); use a smaller capacity")

@@ -19,7 +19,10 @@ public struct MemoryPlan: Sendable, Equatable {
     /// - Parameters:
     ///   - sixteenBit: the 16-bit format for what is not quantized (see `WeightFormats`).
     ///   - imageSize: the encoder's input side; `prefillChunk`: positions per prefill recording.
+    ///   - activations: the vision encoder's; `decoder` and `kvCache`: the language model's
+    ///     activation and KV-cache storage.
     public static func make(_ w: FastVLMWeights, format: WeightFormat, sixteenBit: WeightFormat, activations act: StorageType,
+                            decoder: StorageType = .f32, kvCache: StorageType = .f32,
                             capacity: Int, prefillChunk: Int, imageSize: Int) -> MemoryPlan {
         let vision = WeightFormats.vision(format, sixteenBit: sixteenBit)
         let language = WeightFormats.language(format, sixteenBit: sixteenBit)
@@ -32,12 +35,12 @@ public struct MemoryPlan: Sendable, Equatable {
             languageBytes += linearBytes(stacking: [l.gate, l.up], language) + linearBytes(stacking: [l.down], language)
             languageBytes += vectorBytes(l.inputNorm.count) + vectorBytes(l.postAttentionNorm.count)
         }
-        let kv = 2 * c.layers * KVCacheBuffers.layerBytes(config: c, capacity: capacity)
+        let kv = 2 * c.layers * KVCacheBuffers.layerBytes(config: c, capacity: capacity, type: kvCache)
         return MemoryPlan(format: format, visionWeights: visionBytes(w.vision, vision) + linearBytes(stacking: [w.projector.fc1], vision)
                               + linearBytes(stacking: [w.projector.fc2], vision),
                           languageWeights: languageBytes, kvCache: kv,
                           activations: visionActivationBytes(w.vision, act: act, imageSize: imageSize, hidden: c.hiddenSize)
-                              + languageActivationBytes(c, chunk: min(prefillChunk, capacity)))
+                              + languageActivationBytes(c, chunk: min(prefillChunk, capacity), act: decoder))
     }
 
     // MARK: weights
@@ -111,10 +114,10 @@ public struct MemoryPlan: Sendable, Equatable {
     }
 
     /// Up to three prefill recordings (each with its chunk's rows), two decode recordings, the
-    /// logits and the sampling scratch.
-    static func languageActivationBytes(_ c: Qwen2Config, chunk: Int) -> Int {
+    /// logits and the sampling scratch (fp32 whatever the decoder's activation storage).
+    static func languageActivationBytes(_ c: Qwen2Config, chunk: Int, act: StorageType) -> Int {
         let perToken = 3 * c.intermediateSize + 4 * c.hiddenSize + 2 * (c.heads + 2 * c.kvHeads) * c.headDim
-        return 3 * max(1 << 20, chunk * perToken * 4) + 2 * (4 << 20) + 3 * c.vocabSize * 4
+        return 3 * max(1 << 20, chunk * perToken * act.size) + 2 * (4 << 20) + 3 * c.vocabSize * 4
     }
 }
 

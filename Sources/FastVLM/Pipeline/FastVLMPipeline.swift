@@ -13,6 +13,11 @@ public struct RuntimeOptions: Sendable {
     /// Storage of the vision encoder's and projector's activations (arithmetic is fp32 either
     /// way). nil: `defaultActivationType` for the device the pipeline opens.
     public var activationType: StorageType?
+    /// Storage of the language model's activation rows and of its KV cache (GPU backend;
+    /// fp16 needs shaderFloat16 and 16-bit storage, and is refused on a device without them).
+    /// nil: the device's kernel policy (KernelPolicy.decoderActivations / .kvCache).
+    public var decoderActivations: StorageType?
+    public var kvCache: StorageType?
     /// Per-dispatch GPU timestamps (for `profile`).
     public var profiling = false
     /// Vulkan device index (nil: FASTVLM_DEVICE, else the best device).
@@ -28,6 +33,16 @@ public struct RuntimeOptions: Sendable {
     public static let defaultContext = 4096
 
     public init() {}
+
+    /// The decoder's activation and KV-cache storage on `device`: these options', else its
+    /// kernel policy's; fp16 asked of a device without 16-bit support is refused.
+    func decoderStorage(on device: Device) throws -> (activations: StorageType, kvCache: StorageType) {
+        let policy = device.kernelPolicy
+        let storage = (activations: decoderActivations ?? policy.decoderActivations, kvCache: kvCache ?? policy.kvCache)
+        try GPULanguageModel.requireStorage(storage.activations, for: "decoder activations", on: device.capabilities)
+        try GPULanguageModel.requireStorage(storage.kvCache, for: "KV caches", on: device.capabilities)
+        return storage
+    }
 
     /// KernelPolicy.visionActivations: fp16 wherever the device can store it.
     public static func defaultActivationType(for caps: DeviceCapabilities) -> StorageType {

@@ -7,9 +7,10 @@ final class GPULanguageSession: LanguageSession {
     /// Image rows given on the host (not the GPU pipeline's usual case) are uploaded here.
     private var uploaded: DeviceBuffer?
 
-    init(device: Device, weights: Qwen2Weights, formats: WeightFormats, runtime: RuntimeOptions, capacity: Int, sampleVocabulary: Int) throws {
+    init(device: Device, weights: Qwen2Weights, formats: WeightFormats, profiling: Bool, activations: StorageType, kvCache: StorageType,
+         capacity: Int, sampleVocabulary: Int) throws {
         model = try GPULanguageModel(device: device, weights: weights, formats: formats, capacity: capacity,
-                                     sampleVocabulary: sampleVocabulary, profiling: runtime.profiling)
+                                     sampleVocabulary: sampleVocabulary, profiling: profiling, activations: activations, kvCache: kvCache)
     }
 
     var length: Int { model.length }

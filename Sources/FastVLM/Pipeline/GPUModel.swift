@@ -16,15 +16,17 @@ struct GPUModel {
         progress("kernel policy: \(device.kernelPolicy.summary)")
         let activations = runtime.activationType(for: device.capabilities)
         let sixteenBit = Self.sixteenBit(w)
-        plan = try Self.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
-                                     imageSize: runtime.imageSize ?? w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
+        let (decoder, kvCache) = try runtime.decoderStorage(on: device)
+        plan = try Self.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations,
+                                     decoder: decoder, kvCache: kvCache, capacity: capacity, imageSize: runtime.imageSize ?? w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
         progress("uploading the vision encoder (\(WeightFormats.vision(plan.format, sixteenBit: sixteenBit).linear)) to \(device.capabilities.name)")
         encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector,
                                        formats: .vision(plan.format, sixteenBit: sixteenBit), activationType: activations, profiling: runtime.profiling,
                                        imageSize: runtime.imageSize)
         progress("uploading the language model (\(plan.format))")
         language = try GPULanguageSession(device: device, weights: w.language, formats: .language(plan.format, sixteenBit: sixteenBit),
-                                          runtime: runtime, capacity: capacity, sampleVocabulary: sampleVocabulary)
+                                          profiling: runtime.profiling, activations: decoder, kvCache: kvCache,
+                                          capacity: capacity, sampleVocabulary: sampleVocabulary)
     }
 
     /// The 16-bit format that keeps the checkpoint best: its own bf16 values, else fp16.
@@ -32,10 +34,11 @@ struct GPUModel {
 
     /// The plan for the asked format, or for `auto` the first candidate that fits; a model
     /// that does not fit is refused with the figures and the formats that would.
-    static func chooseFormat(_ w: FastVLMWeights, choice: WeightChoice, sixteenBit: WeightFormat, activations: StorageType, capacity: Int,
+    static func chooseFormat(_ w: FastVLMWeights, choice: WeightChoice, sixteenBit: WeightFormat, activations: StorageType,
+                             decoder: StorageType = .f32, kvCache: StorageType = .f32, capacity: Int,
                              imageSize: Int, heap: Int, deviceName: String) throws -> MemoryPlan {
         func plan(_ f: WeightFormat) -> MemoryPlan {
-            MemoryPlan.make(w, format: f, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
+            MemoryPlan.make(w, format: f, sixteenBit: sixteenBit, activations: activations, decoder: decoder, kvCache: kvCache, capacity: capacity,
                             prefillChunk: GPULanguageModel.defaultPrefillChunk, imageSize: imageSize)
         }
         let candidates: [WeightFormat]

@@ -72,11 +72,14 @@ public enum ResolutionBenchmark {
         let capacity = min(longest + 1, config.maxPositions)
         let activations = runtime.activationType(for: device.capabilities)
         let sixteenBit = GPUModel.sixteenBit(w)
-        let plan = try GPUModel.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations, capacity: capacity,
+        let (decoder, kvCache) = try runtime.decoderStorage(on: device)
+        let plan = try GPUModel.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations,
+                                             decoder: decoder, kvCache: kvCache, capacity: capacity,
                                              imageSize: settings.sizes.max() ?? 64, heap: device.heapBytes, deviceName: device.capabilities.name)
         progress("uploading the language model of \(name) (\(plan.format))")
         let language = try GPULanguageSession(device: device, weights: w.language, formats: .language(plan.format, sixteenBit: sixteenBit),
-                                              runtime: runtime, capacity: capacity, sampleVocabulary: vocab)
+                                              profiling: runtime.profiling, activations: decoder, kvCache: kvCache,
+                                              capacity: capacity, sampleVocabulary: vocab)
         let picture = settings.image == nil ? syntheticPicture() : nil
         var rows: [Row] = []
         for s in settings.sizes {

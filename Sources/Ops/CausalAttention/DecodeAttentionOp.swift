@@ -6,7 +6,8 @@ import VulkanCore
 /// T * (heads / kvHeads) query rows that read that kv head and writes partial results
 /// (max, sum, weighted V); pass 2 merges them per query row. The cache length p0 + T is read
 /// on the device and the ranges are cut from it there, so one recording serves every decode
-/// step, and the grid does not depend on the cache capacity.
+/// step, and the grid does not depend on the cache capacity. q and out are stored as
+/// `activations`, the caches as `cache`; partial results and softmax are fp32.
 public enum DecodeAttentionOp {
     public enum Variant: String, CaseIterable, Sendable {
         /// One invocation per query row over the whole range (GPUs).
@@ -50,16 +51,19 @@ public enum DecodeAttentionOp {
     public static func encode(_ seq: CommandSequence, q: BufferView, kCache: BufferView, vCache: BufferView, out: BufferView,
                               position: BufferView, scratch: BufferView, tokens t: Int, heads: Int, kvHeads: Int, headDim hd: Int,
                               capacity: Int, splits: Int, variant chosen: Variant? = nil, positionHint: Int = 0,
-                              label: String = "decode_attention") throws {
+                              activations: StorageType = .f32, cache: StorageType = .f32, label: String = "decode_attention") throws {
         let caps = seq.device.capabilities
         let variant = chosen ?? seq.device.kernelPolicy.decodeAttention
         try require(supports(tokens: t, heads: heads, kvHeads: kvHeads, headDim: hd, caps: caps, variant: variant),
                     "decode attention: \(t) tokens x \(heads)/\(kvHeads) heads x hd \(hd) do not fit the \(variant) split kernel; use CausalAttentionOp")
         try require(t <= capacity, "decode attention: \(t) tokens for a cache of \(capacity) rows")
         try require(splits > 0 && splits <= Grid.maxGroups && t * heads <= Grid.maxGroups, "decode attention: \(splits) splits x \(t * heads) rows do not fit the grid")
-        try require(floats(q) >= t * heads * hd && floats(out) >= t * heads * hd, "decode attention: q or out smaller than \(t)x\(heads * hd)")
-        try require(floats(kCache) >= capacity * kvHeads * hd && floats(vCache) >= capacity * kvHeads * hd,
-                    "decode attention: caches smaller than \(capacity)x\(kvHeads * hd)")
+        try requireActivations(activations, on: caps, "decode attention")
+        try requireActivations(cache, on: caps, "decode attention (fp16 KV cache)")
+        let (a, c) = (activations.size, cache.size)
+        try require(q.size >= t * heads * hd * a && out.size >= t * heads * hd * a, "decode attention: q or out smaller than \(t)x\(heads * hd) \(activations)")
+        try require(kCache.size >= capacity * kvHeads * hd * c && vCache.size >= capacity * kvHeads * hd * c,
+                    "decode attention: caches smaller than \(capacity)x\(kvHeads * hd) \(cache)")
         try require(position.size >= 4, "decode attention: the position buffer holds no uint")
         let group = heads / kvHeads
         let rows = t * group
@@ -74,18 +78,26 @@ public enum DecodeAttentionOp {
                               UInt32(heads * hd / 4), UInt32(kvHeads * hd / 4), UInt32(heads * hd / 4), scale.bits]
         let laneKeys = variant == .keysPerInvocation
         let length = Double(min(capacity, positionHint + t))
-        let split = try seq.device.pipeline(ShaderLibrary.decode_attention_split, bindings: 7, pushConstantSize: 40,
+        let splitShader: ShaderSource
+        switch (activations, cache) {
+        case (.f32, .f32): splitShader = ShaderLibrary.decode_attention_split
+        case (.f16, .f32): splitShader = ShaderLibrary.decode_attention_split_a16
+        case (.f32, .f16): splitShader = ShaderLibrary.decode_attention_split_c16
+        case (.f16, .f16): splitShader = ShaderLibrary.decode_attention_split_a16_c16
+        }
+        let split = try seq.device.pipeline(splitShader, bindings: 7, pushConstantSize: 40,
                                             specialization: [UInt32(invocations(variant, rows: rows, caps: caps)), UInt32(hd), UInt32(rows),
                                                              laneKeys ? 1 : 0, UInt32(laneKeys ? rows : 1)])
         try seq.dispatch(split, [.read(q), .read(kCache), .read(vCache), .write(partO), .write(partML), .read(q), .read(position)],
                          push: push, groups: (splits, kvHeads, 1), label: label + ".split",
                          flops: length * Double(t * heads) * Double(4 * hd + 5),
-                         bytes: length * Double(kvHeads * hd * 8) + Double(t * heads * hd * 4) + Double(oBytes + mlBytes))
-        let combine = try seq.device.pipeline(ShaderLibrary.decode_attention_combine, bindings: 7, pushConstantSize: 40,
+                         bytes: length * Double(kvHeads * hd * 2 * c) + Double(t * heads * hd * a) + Double(oBytes + mlBytes))
+        let combineShader = activations == .f16 ? ShaderLibrary.decode_attention_combine_a16 : ShaderLibrary.decode_attention_combine
+        let combine = try seq.device.pipeline(combineShader, bindings: 7, pushConstantSize: 40,
                                               specialization: [UInt32(max(1, min(combineLocal, hd / 4))), UInt32(hd), 1, 0, 1])
         try seq.dispatch(combine, [.read(q), .read(kCache), .read(vCache), .read(partO), .read(partML), .write(out), .read(position)],
                          push: push, groups: (t * heads, 1, 1), label: label + ".combine",
                          flops: Double(partCount * t * heads * (2 * hd + 4)),
-                         bytes: Double(oBytes + mlBytes + t * heads * hd * 4))
+                         bytes: Double(oBytes + mlBytes + t * heads * hd * a))
     }
 }

@@ -10,8 +10,8 @@ public enum AttentionVariant: String, CaseIterable, Sendable {
 
 /// The shared dispatcher of the flash-attention kernel behind VisionAttentionOp and
 /// CausalAttentionOp. Operands are rows of vec4s; strides and offsets are in elements here
-/// and must be multiples of 4. fp16 operands (`activations`) exist for the unmasked kernel only:
-/// the language model's caches and rows are fp32.
+/// and must be multiples of 4. `activations` is the storage of q and out (and of k and v
+/// without the mask); the causal kernel reads its caches as `cache`.
 enum FlashAttentionKernel {
     static let queriesPerGroup = 64
 
@@ -46,7 +46,8 @@ enum FlashAttentionKernel {
     }
 
     static func encode(_ seq: CommandSequence, causal: Bool, q: BufferView, k: BufferView, v: BufferView, out: BufferView,
-                       position: BufferView?, layout s: Layout, activations: StorageType = .f32, variant: AttentionVariant, label: String,
+                       position: BufferView?, layout s: Layout, activations: StorageType = .f32, cache: StorageType = .f32,
+                       variant: AttentionVariant, label: String,
                        flops: Double, bytes: Double) throws {
         let caps = seq.device.capabilities
         let hd = s.headDim
@@ -56,8 +57,9 @@ enum FlashAttentionKernel {
             try require(x % 4 == 0, "\(label): strides and offsets must be multiples of 4 floats")
         }
         try require(s.rows > 0 && s.keys > 0, "\(label): empty attention (\(s.rows) rows, \(s.keys) keys)")
-        try require(!causal || activations == .f32, "\(label): the causal kernel has no fp16-activation variant")
+        try require(causal || cache == .f32, "\(label): only the causal kernel reads a KV cache")
         try requireActivations(activations, on: caps, label)
+        try requireActivations(cache, on: caps, label + " (fp16 KV cache)")
         let bk = keysPerTile(headDim: hd, variant: variant, caps: caps)
         let tileVec4 = variant == .staged ? bk * hd / 4 : 1
         // A workgroup takes bq * qpi rows. On CPU devices one subgroup per workgroup: small
@@ -68,8 +70,15 @@ enum FlashAttentionKernel {
         let qpi = rowsPerInvocation(rows: s.rows, headDim: hd, variant: variant, caps: caps)
         var bq = max(1, min(variant == .direct ? max(1, caps.subgroupSize) : queriesPerGroup, caps.maxComputeWorkGroupInvocations))
         while bq / 2 >= max(caps.subgroupSize, Grid.ceilDiv(s.rows, qpi)) && bq / 2 >= 1 { bq /= 2 }
-        let shader = causal ? ShaderLibrary.flash_attention_causal
-            : activations == .f16 ? ShaderLibrary.flash_attention_a16 : ShaderLibrary.flash_attention
+        let shader: ShaderSource
+        switch (causal, activations, cache) {
+        case (false, .f32, _): shader = ShaderLibrary.flash_attention
+        case (false, .f16, _): shader = ShaderLibrary.flash_attention_a16
+        case (true, .f32, .f32): shader = ShaderLibrary.flash_attention_causal
+        case (true, .f16, .f32): shader = ShaderLibrary.flash_attention_causal_a16
+        case (true, .f32, .f16): shader = ShaderLibrary.flash_attention_causal_c16
+        case (true, .f16, .f16): shader = ShaderLibrary.flash_attention_causal_a16_c16
+        }
         let pipeline = try seq.device.pipeline(shader,
                                                bindings: 5, pushConstantSize: 44,
                                                specialization: [UInt32(bq), UInt32(hd), UInt32(bk), variant == .staged ? 1 : 0, UInt32(tileVec4), UInt32(qpi)])

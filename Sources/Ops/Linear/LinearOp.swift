@@ -14,8 +14,16 @@ public enum LinearOp {
     public enum Activation: UInt32, Sendable { case none = 0, gelu = 1, silu = 2 }
     /// What X holds. `.plain`: rows [m][K]. `.swiGLU`: rows [m][2K], the stacked [gate | up]
     /// output of the gated MLP's gate/up projection, and the GEMM runs over
-    /// silu(gate) * up (fp32), which saves the SwiGLU dispatch in decode. GEMV kernel only.
-    public enum Input: Sendable { case plain, swiGLU }
+    /// silu(gate) * up (fp32), which saves the SwiGLU dispatch in decode. `.rmsNorm`: rows
+    /// [m][K] before an RMSNorm with this fp32 weight [K], which the GEMM applies as it loads
+    /// them (y = x W^T with x = w * x / sqrt(mean(x^2) + eps)), which saves the norm's dispatch
+    /// in decode. Both GEMV kernel only.
+    public enum Input {
+        case plain, swiGLU
+        case rmsNorm(weight: BufferView, eps: Float)
+
+        public var isPlain: Bool { if case .plain = self { return true }; return false }
+    }
 
     static let gemvMaxRows = 8
     static let gemvLocal = 64
@@ -32,18 +40,20 @@ public enum LinearOp {
         }
     }
 
+    /// `output`: the storage of Y and the residual when it differs from X's (`activations`):
+    /// only fp32 Y over fp16 X, by the GEMV with a folded RMSNorm (the LM head over fp16 rows).
     public static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
                               m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
-                              activations: StorageType = .f32, variant chosen: Variant? = nil, input: Input = .plain,
+                              activations: StorageType = .f32, output: StorageType? = nil, variant chosen: Variant? = nil, input: Input = .plain,
                               label: String = "linear") throws {
         try encode(seq, x: x, weight: weight, bias: bias, y: y, m: m, activation: activation, scale: scale, residual: residual,
-                   activations: activations, variant: chosen, input: input, label: label, bindingLimit: nil)
+                   activations: activations, output: output, variant: chosen, input: input, label: label, bindingLimit: nil)
     }
 
     /// `bindingLimit` lets tests split small weights into row slices the way large ones are split.
     static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
                        m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
-                       activations: StorageType = .f32, variant chosen: Variant? = nil, input: Input = .plain,
+                       activations: StorageType = .f32, output: StorageType? = nil, variant chosen: Variant? = nil, input: Input = .plain,
                        label: String = "linear", bindingLimit: Int?) throws {
         var caps = seq.device.capabilities
         if let bindingLimit { caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, bindingLimit) }
@@ -51,18 +61,34 @@ public enum LinearOp {
         let variant = chosen ?? seq.device.kernelPolicy.linear(m: m, k: k, format: weight.format)
         try require(supports(variant, caps: caps, m: m, k: k, format: weight.format),
                     "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) with \(weight.format) weights on this device")
-        try require(input == .plain || variant == .gemv, "linear: a SwiGLU (stacked gate | up) input needs the gemv kernel, not \(variant)")
+        try require(input.isPlain || variant == .gemv, "linear: a SwiGLU (stacked gate | up) or RMSNorm input needs the gemv kernel, not \(variant)")
         let a = activations.size
+        let out = output ?? activations
+        let o = out.size
         // Width of one X row: the stacked [gate | up] row is twice the GEMM's K.
-        let xWidth = input == .swiGLU ? 2 * k : k
+        var xWidth = k
+        var norm: (weight: BufferView, eps: Float)?
+        switch input {
+        case .plain: break
+        case .swiGLU: xWidth = 2 * k
+        case .rmsNorm(let weight, let eps):
+            try require(floats(weight) >= k, "linear: the RMSNorm weight holds \(floats(weight)) values, needs \(k)")
+            norm = (weight, eps)
+        }
         try require(x.size >= m * xWidth * a, "linear: X holds \(x.size) bytes, needs \(m)x\(xWidth) \(activations)")
-        try require(y.size >= m * n * a, "linear: Y holds \(y.size) bytes, needs \(m)x\(n) \(activations)")
+        try require(y.size >= m * n * o, "linear: Y holds \(y.size) bytes, needs \(m)x\(n) \(out)")
         if let bias { try require(floats(bias) >= n, "linear: bias holds \(floats(bias)) values, needs \(n)") }
         if let scale { try require(floats(scale) >= n, "linear: scale holds \(floats(scale)) values, needs \(n)") }
-        if let residual { try require(residual.size >= m * n * a, "linear: residual holds \(residual.size) bytes, needs \(m)x\(n) \(activations)") }
+        if let residual { try require(residual.size >= m * n * o, "linear: residual holds \(residual.size) bytes, needs \(m)x\(n) \(out)") }
+        try require(out == activations || (out == .f32 && norm != nil),
+                    "linear: \(out) output over \(activations) rows needs fp16 rows under a folded RMSNorm (gemv)")
 
-        let shader = try input == .swiGLU ? Self.swiGLUShader(weights: weight.format, activations: activations)
-                                          : Self.shader(variant, weights: weight.format, activations: activations)
+        let shader: ShaderSource
+        switch input {
+        case .plain: shader = try Self.shader(variant, weights: weight.format, activations: activations)
+        case .swiGLU: shader = try Self.swiGLUShader(weights: weight.format, activations: activations)
+        case .rmsNorm: shader = try Self.normShader(weights: weight.format, activations: activations, wideOutput: out != activations)
+        }
         let local: Int
         switch variant {
         case .tiled: local = 256
@@ -74,9 +100,9 @@ public enum LinearOp {
         switch variant {
         case .tiled: spec = []
         case .subgroup: spec = [UInt32(local)]
-        case .gemv: spec = [UInt32(local), UInt32(m)]
+        case .gemv: spec = [UInt32(local), UInt32(m)] + (norm.map { [$0.eps.bits] } ?? [])
         }
-        let pipeline = try seq.device.pipeline(shader, bindings: 6, pushConstantSize: 36, specialization: spec)
+        let pipeline = try seq.device.pipeline(shader, bindings: norm == nil ? 6 : 7, pushConstantSize: 36, specialization: spec)
 
         for slice in slices(rows: n, rowBytes: weight.rowBytes, caps: caps) {
             let w = weight.rowSlice(first: slice.lowerBound, count: slice.count)
@@ -94,12 +120,14 @@ public enum LinearOp {
                 let subgroups = max(1, local / max(1, caps.subgroupSize))
                 groups = (min(Grid.maxGroups, Grid.ceilDiv(Grid.ceilDiv(slice.count, 4), subgroups)), 1, 1)
             }
+            // A folded norm: each subgroup's sum of squares of the rows is not counted.
             let flops = 2.0 * Double(m) * Double(slice.count) * Double(k)
             // The weight bytes as stored (rowBytes: codes, scales and padding), read once.
-            let bytes = Double(slice.count * weight.rowBytes + (m * xWidth + m * slice.count) * a)
+            let bytes = Double(slice.count * weight.rowBytes + m * xWidth * a + m * slice.count * o)
             // Absent optional operands bind X as a placeholder the shader never reads.
-            let bindings: [Binding] = [.read(x), .read(w), .read(bias ?? x), residual.map { _ in .readWrite(y) } ?? .write(y),
+            var bindings: [Binding] = [.read(x), .read(w), .read(bias ?? x), residual.map { _ in .readWrite(y) } ?? .write(y),
                                        .read(residual ?? x), .read(scale ?? x)]
+            if let norm { bindings.append(.read(norm.weight)) }
             try seq.dispatch(pipeline, bindings, push: push, groups: groups,
                              label: label, flops: flops, bytes: bytes)
         }
@@ -115,6 +143,12 @@ public enum LinearOp {
     /// The GEMV whose X rows are stacked [gate | up] (Shaders/gemv.comp, SWIGLU_INPUT).
     static func swiGLUShader(weights: WeightFormat, activations: StorageType) throws -> ShaderSource {
         try kernel("gemv_" + weights.rawValue + (activations == .f16 ? "_a16" : "") + "_swiglu", "linear: no SwiGLU-input gemv kernel for \(weights) weights")
+    }
+
+    /// The GEMV that applies an RMSNorm to X as it loads it (Shaders/gemv.comp, NORM_INPUT).
+    static func normShader(weights: WeightFormat, activations: StorageType, wideOutput: Bool) throws -> ShaderSource {
+        try kernel("gemv_" + weights.rawValue + (activations == .f16 ? "_a16" : "") + "_norm" + (wideOutput ? "_out32" : ""),
+                   "linear: no RMSNorm-input gemv kernel for \(weights) weights")
     }
 
     private static func kernel(_ name: String, _ missing: @autoclosure () -> String) throws -> ShaderSource {
