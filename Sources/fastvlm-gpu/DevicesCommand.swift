@@ -35,6 +35,14 @@ struct DevicesCommand: ParsableCommand {
         for d in devices { print(describe(d.index, d.capabilities)) }
     }
 
+    /// The fp16 -> fp32 shapes per extension, or whether the extension is only listed.
+    func coopmat(_ c: DeviceCapabilities) -> String {
+        let shapes = c.cooperativeMatrixShapes
+        let parts = [("NV", shapes.nv), ("KHR", shapes.khr)].filter { !$0.1.isEmpty }.map { "\($0.0) \($0.1.map(\.description).joined(separator: ", "))" }
+        if !parts.isEmpty { return parts.joined(separator: "; ") + " (fp16 -> fp32)" }
+        return c.cooperativeMatrix ? "listed, no usable fp16 -> fp32 shape" : "no"
+    }
+
     func describe(_ index: Int, _ c: DeviceCapabilities) -> String {
         func mib(_ bytes: Int) -> String { "\(bytes >> 20) MiB" }
         let heaps = c.memoryHeaps.enumerated().map { "#\($0.offset) \(mib(Int(clamping: $0.element.size)))\($0.element.deviceLocal ? " device-local" : "")" }
@@ -47,7 +55,7 @@ struct DevicesCommand: ParsableCommand {
             int8 / int64:           \(c.shaderInt8) / \(c.shaderInt64)
             subgroup size:          \(c.subgroupSize) (min \(c.minSubgroupSize), max \(c.maxSubgroupSize), size control \(c.subgroupSizeControl))
             subgroup operations:    \(c.subgroupOperations.joined(separator: ", "))
-            cooperative matrix:     \(c.cooperativeMatrix)
+            cooperative matrix:     \(coopmat(c))
             shared memory:          \(c.maxComputeSharedMemorySize / 1024) KiB, \(c.maxComputeWorkGroupInvocations) invocations per workgroup
             max storage binding:    \(mib(c.maxStorageBufferRange))
             push constants:         \(c.maxPushConstantsSize) bytes
