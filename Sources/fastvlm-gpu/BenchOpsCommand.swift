@@ -25,8 +25,11 @@ struct BenchOpsCommand: ParsableCommand {
     @Option(help: "Activation storage: f32 or f16.")
     var activations: String = "f32"
 
-    @Option(parsing: .upToNextOption, help: "Kernels to time on every shape, in the same run: \(LinearOp.Variant.allCases.map(\.rawValue).joined(separator: ", ")) (default: the device's choice).")
+    @Option(parsing: .upToNextOption, help: "Kernels to time on every shape, in the same run: \(Self.kernelNames.joined(separator: ", ")) (default: the device's choice; tiled-v1 is the previous tiled kernel, a baseline).")
     var kernel: [String] = []
+
+    static let tiledV1 = "tiled-v1"
+    static let kernelNames = LinearOp.Variant.allCases.map(\.rawValue) + [tiledV1]
 
     @Option(parsing: .upToNextOption, help: "Tiles of the tiled kernel to time, as MxN with sides 64 or 128 (default: its own choice per shape).")
     var tile: [String] = []
@@ -49,8 +52,8 @@ struct BenchOpsCommand: ParsableCommand {
         guard StorageType(rawValue: activations) != nil else { throw ValidationError("--activations must be f16 or f32") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         for s in shape { _ = try parse(s) }
-        for k in kernel where LinearOp.Variant(rawValue: k) == nil {
-            throw ValidationError("--kernel '\(k)' is not one of \(LinearOp.Variant.allCases.map(\.rawValue).joined(separator: ", "))")
+        for k in kernel where !Self.kernelNames.contains(k) {
+            throw ValidationError("--kernel '\(k)' is not one of \(Self.kernelNames.joined(separator: ", "))")
         }
         for t in tile where LinearBenchmark.TiledTile(t) == nil { throw ValidationError("--tile '\(t)' is not MxN with sides 64 or 128") }
     }
@@ -62,17 +65,18 @@ struct BenchOpsCommand: ParsableCommand {
         let gpu = try Device(index: device)
         if !json { FileHandle.standardError.write(Data("device: \(gpu.capabilities.name)\n".utf8)) }
         // Each (kernel, tile) in turn on the same data: nil is the device's own choice.
-        let variants: [LinearOp.Variant?] = kernel.isEmpty ? [nil] : kernel.compactMap { LinearOp.Variant(rawValue: $0) }
+        let variants: [String?] = kernel.isEmpty ? [nil] : kernel
         let tiles: [LinearBenchmark.TiledTile?] = tile.isEmpty ? [nil] : tile.compactMap { LinearBenchmark.TiledTile($0) }
         var rows: [Row] = []
         for (m, n, k) in shapes {
             let x = LinearBenchmark.values(m * k, seed: 1)
             let w = LinearBenchmark.values(n * k, seed: 2, scale: 0.05)
             var results: [LinearBenchmark.Result] = []
-            for v in variants {
+            for name in variants {
+                let v = name.flatMap { LinearOp.Variant(rawValue: $0) }
                 for t in (v == .tiled ? tiles : [nil]) {
                     results.append(try LinearBenchmark.measure(gpu, m: m, n: n, k: k, weights: type, activations: act, repeats: repeats,
-                                                               x: x, w: w, variant: v, tile: t))
+                                                               x: x, w: w, variant: v, tile: t, tiledV1: name == Self.tiledV1))
                 }
             }
             var cpuMs: Double?
