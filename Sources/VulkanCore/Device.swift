@@ -72,12 +72,21 @@ public final class Device {
         var features = VkPhysicalDeviceFeatures2()
         features.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2
         features.features.shaderInt64 = caps.shaderInt64 ? 1 : 0
+        // The NV cooperative-matrix kernels: the extension, its feature and the Vulkan memory
+        // model their SPIR-V declares (detection already checked all three are supported).
+        let coopmat = !caps.cooperativeMatrixShapes.nv.isEmpty
+        var coopFeatures = VkPhysicalDeviceCooperativeMatrixFeaturesNV()
+        coopFeatures.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV
+        coopFeatures.cooperativeMatrix = 1
+        if coopmat { f12.vulkanMemoryModel = 1 }
+        let extensions = coopmat ? [CooperativeMatrixNV.name] : []
 
         var priority: Float = 1
         let fnInstance = instance.fn
         let physicalHandle = physical.handle
-        let device: VkDevice = try withUnsafeMutablePointer(to: &f12) { p12 in
-            try withUnsafeMutablePointer(to: &f11) { p11 in
+        let device: VkDevice = try withUnsafeMutablePointer(to: &coopFeatures) { pcoop in try withUnsafeMutablePointer(to: &f12) { p12 in
+            if coopmat { p12.pointee.pNext = UnsafeMutableRawPointer(pcoop) }
+            return try withUnsafeMutablePointer(to: &f11) { p11 in
                 p11.pointee.pNext = UnsafeMutableRawPointer(p12)
                 features.pNext = UnsafeMutableRawPointer(p11)
                 return try withUnsafeMutablePointer(to: &features) { pf in
@@ -88,20 +97,26 @@ public final class Device {
                         queueInfo.queueCount = 1
                         queueInfo.pQueuePriorities = pp
                         return try withUnsafePointer(to: &queueInfo) { pq in
-                            var info = VkDeviceCreateInfo()
-                            info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
-                            info.pNext = UnsafeRawPointer(pf)
-                            info.queueCreateInfoCount = 1
-                            info.pQueueCreateInfos = pq
-                            var out: VkDevice?
-                            try check(fnInstance.createDevice(physicalHandle, &info, nil, &out), "vkCreateDevice")
-                            guard let out else { throw VulkanError.call("vkCreateDevice", VK_ERROR_INITIALIZATION_FAILED) }
-                            return out
+                            try withCStrings(extensions) { names in
+                                try names.withUnsafeBufferPointer { pn in
+                                    var info = VkDeviceCreateInfo()
+                                    info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
+                                    info.pNext = UnsafeRawPointer(pf)
+                                    info.queueCreateInfoCount = 1
+                                    info.pQueueCreateInfos = pq
+                                    info.enabledExtensionCount = UInt32(pn.count)
+                                    info.ppEnabledExtensionNames = pn.baseAddress
+                                    var out: VkDevice?
+                                    try check(fnInstance.createDevice(physicalHandle, &info, nil, &out), "vkCreateDevice")
+                                    guard let out else { throw VulkanError.call("vkCreateDevice", VK_ERROR_INITIALIZATION_FAILED) }
+                                    return out
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
+        } }
         handle = device
         fn = try DeviceFunctions(instance: instance.fn, device: device)
         var q: VkQueue?

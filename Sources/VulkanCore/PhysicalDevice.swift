@@ -22,7 +22,11 @@ public struct DeviceCapabilities: Codable, Sendable {
     public var maxSubgroupSize: Int
     public var subgroupOperations: [String]
     public var subgroupSizeControl: Bool
+    /// VK_NV_cooperative_matrix or VK_KHR_cooperative_matrix is listed (see cooperativeMatrixShapes
+    /// for what is usable).
     public var cooperativeMatrix: Bool
+    /// fp16 x fp16 -> fp32 subgroup-scope shapes per extension (empty: none usable).
+    public var cooperativeMatrixShapes: CooperativeMatrixShapes
     public var pushDescriptors: Bool
     public var maxComputeSharedMemorySize: Int
     public var maxComputeWorkGroupInvocations: Int
@@ -190,7 +194,8 @@ public struct PhysicalDevice {
             maxSubgroupSize: hasSizeControl ? Int(sizeControl.maxSubgroupSize) : Int(v11.subgroupSize),
             subgroupOperations: ops,
             subgroupSizeControl: hasSizeControl,
-            cooperativeMatrix: extensions.contains("VK_KHR_cooperative_matrix"),
+            cooperativeMatrix: extensions.contains(CooperativeMatrixKHR.name) || extensions.contains(CooperativeMatrixNV.name),
+            cooperativeMatrixShapes: Self.cooperativeMatrixShapes(handle, fn: fn, extensions: extensions, memoryModel: f12.vulkanMemoryModel != 0),
             pushDescriptors: extensions.contains("VK_KHR_push_descriptor"),
             maxComputeSharedMemorySize: Int(limits.maxComputeSharedMemorySize),
             maxComputeWorkGroupInvocations: Int(limits.maxComputeWorkGroupInvocations),

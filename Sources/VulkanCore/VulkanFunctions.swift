@@ -13,6 +13,9 @@ struct InstanceFunctions {
     let getDeviceProcAddr: PFN_vkGetDeviceProcAddr
     let createDebugUtilsMessenger: PFN_vkCreateDebugUtilsMessengerEXT?
     let destroyDebugUtilsMessenger: PFN_vkDestroyDebugUtilsMessengerEXT?
+    // Optional: called only for a device that lists the extension.
+    let getCooperativeMatrixPropertiesNV: PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV?
+    let getCooperativeMatrixPropertiesKHR: CooperativeMatrixKHR.GetProperties?
 
     init(loader: VulkanLoader, instance: VkInstance) throws {
         func fn<T>(_ name: String) throws -> T {
@@ -31,6 +34,10 @@ struct InstanceFunctions {
         // Optional: present only when VK_EXT_debug_utils was enabled.
         createDebugUtilsMessenger = unsafeBitCast(loader.getInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT"), to: PFN_vkCreateDebugUtilsMessengerEXT?.self)
         destroyDebugUtilsMessenger = unsafeBitCast(loader.getInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"), to: PFN_vkDestroyDebugUtilsMessengerEXT?.self)
+        getCooperativeMatrixPropertiesNV = unsafeBitCast(loader.getInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"),
+                                                         to: PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV?.self)
+        getCooperativeMatrixPropertiesKHR = unsafeBitCast(loader.getInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR"),
+                                                          to: CooperativeMatrixKHR.GetProperties?.self)
     }
 }
 

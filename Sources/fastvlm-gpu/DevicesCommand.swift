@@ -40,6 +40,14 @@ struct DevicesCommand: ParsableCommand {
         for d in devices { print(describe(d.index, d.capabilities, policy: KernelPolicy(capabilities: d.capabilities, choice: choice))) }
     }
 
+    /// The fp16 -> fp32 shapes per extension, or whether the extension is only listed.
+    func coopmat(_ c: DeviceCapabilities) -> String {
+        let shapes = c.cooperativeMatrixShapes
+        let parts = [("NV", shapes.nv), ("KHR", shapes.khr)].filter { !$0.1.isEmpty }.map { "\($0.0) \($0.1.map(\.description).joined(separator: ", "))" }
+        if !parts.isEmpty { return parts.joined(separator: "; ") + " (fp16 -> fp32)" }
+        return c.cooperativeMatrix ? "listed, no usable fp16 -> fp32 shape" : "no"
+    }
+
     func describe(_ index: Int, _ c: DeviceCapabilities, policy: KernelPolicy) -> String {
         let unmet = DeviceRequirements.unmet(c).map { "\($0.limit) \($0.need) needed" }
         func mib(_ bytes: Int) -> String { "\(bytes >> 20) MiB" }
@@ -53,7 +61,7 @@ struct DevicesCommand: ParsableCommand {
             int8 / int64:           \(c.shaderInt8) / \(c.shaderInt64)
             subgroup size:          \(c.subgroupSize) (min \(c.minSubgroupSize), max \(c.maxSubgroupSize), size control \(c.subgroupSizeControl))
             subgroup operations:    \(c.subgroupOperations.joined(separator: ", "))
-            cooperative matrix:     \(c.cooperativeMatrix)
+            cooperative matrix:     \(coopmat(c))
             shared memory:          \(c.maxComputeSharedMemorySize / 1024) KiB, \(c.maxComputeWorkGroupInvocations) invocations per workgroup (\(c.maxComputeWorkGroupSize.map(String.init).joined(separator: " x ")))
             max storage binding:    \(mib(c.maxStorageBufferRange)), \(c.maxPerStageDescriptorStorageBuffers) per stage
             max allocation:         \(mib(c.maxMemoryAllocationSize))

@@ -5,12 +5,14 @@ import VulkanCore
 /// fp32 accumulation. Y may be the residual
 /// itself (each element is read and written by the same invocation).
 ///
-/// Three kernels, chosen by the device's KernelPolicy: a shared-memory tiled GEMM (GPUs), a subgroup
-/// register-blocked GEMM (CPU-type devices such as lavapipe, where barriers are costly and
-/// subgroup shuffles are cheap) and a GEMV for decode (M <= 8). Weights larger than
-/// maxStorageBufferRange are dispatched in row slices.
+/// Kernels: a register-blocked shared-memory tiled GEMM (GPUs), a subgroup register-blocked
+/// GEMM (CPU-type devices such as lavapipe, where barriers are costly and subgroup shuffles are
+/// cheap), a GEMV for decode (M <= 8), and a cooperative-matrix (tensor core) GEMM on devices
+/// with VK_NV_cooperative_matrix, which KernelPolicy picks only after `quickCheck` passed on
+/// the device (it cannot be tested in CI). Which one runs is KernelPolicy's choice. Weights larger
+/// than maxStorageBufferRange are dispatched in row slices.
 public enum LinearOp {
-    public enum Variant: String, CaseIterable, Sendable { case tiled, subgroup, gemv }
+    public enum Variant: String, CaseIterable, Sendable { case tiled, subgroup, gemv, coopmat }
     public enum Activation: UInt32, Sendable { case none = 0, gelu = 1, silu = 2 }
     /// What X holds. `.plain`: rows [m][K]. `.swiGLU`: rows [m][2K], the stacked [gate | up]
     /// output of the gated MLP's gate/up projection, and the GEMM runs over
@@ -30,13 +32,28 @@ public enum LinearOp {
     static let subgroupLocal = 64
 
     /// Whether `variant` can run this shape with `format` weights on this device (tests sweep
-    /// every valid one). Quantized formats need K to be a multiple of their block size.
+    /// every valid one). Quantized formats need K to be a multiple of their block size; coopmat
+    /// needs K % 4 == 0 and an NV cooperative-matrix fp16 -> fp32 shape whose tile fits.
     public static func supports(_ variant: Variant, caps: DeviceCapabilities, m: Int, k: Int, format: WeightFormat = .f32) -> Bool {
         guard format.supports(cols: k) else { return false }
         switch variant {
-        case .tiled: return true
+        case .tiled: return GEMMTiles.simt(caps: caps, m: max(1, m), n: 1) != nil
         case .subgroup: return k % 4 == 0 && caps.hasSubgroupShuffle
         case .gemv: return k % 4 == 0 && m <= gemvMaxRows && caps.hasSubgroupArithmetic
+        case .coopmat: return k % 4 == 0 && GEMMTiles.coopmat(caps: caps) != nil
+        }
+    }
+
+    /// Why `supports` is false, for the error message.
+    static func unsupportedReason(_ variant: Variant, caps: DeviceCapabilities) -> String {
+        switch variant {
+        case .coopmat where GEMMTiles.coopmat(caps: caps) == nil:
+            return " (it needs VK_NV_cooperative_matrix with an fp16 x fp16 -> fp32 subgroup shape, fp16 arithmetic and a fixed subgroup size; "
+                + "\(caps.name) reports NV shapes [\(caps.cooperativeMatrixShapes.nv.map(\.description).joined(separator: ", "))])"
+        case .tiled where GEMMTiles.simt(caps: caps, m: 1, n: 1) == nil:
+            return " (it needs 256 invocations per workgroup and \(GEMMTiles.SIMT(mGroups: 1, nGroups: 1).sharedBytes) bytes of shared memory)"
+        default:
+            return ""
         }
     }
 
@@ -50,17 +67,18 @@ public enum LinearOp {
                    activations: activations, output: output, variant: chosen, input: input, label: label, bindingLimit: nil)
     }
 
-    /// `bindingLimit` lets tests split small weights into row slices the way large ones are split.
+    /// `bindingLimit` lets tests split small weights into row slices the way large ones are split;
+    /// `simtTile` forces the tiled kernel's tile (tests, benchmarks) where it fits the device.
     static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
                        m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
                        activations: StorageType = .f32, output: StorageType? = nil, variant chosen: Variant? = nil, input: Input = .plain,
-                       label: String = "linear", bindingLimit: Int?) throws {
+                       label: String = "linear", bindingLimit: Int?, simtTile: GEMMTiles.SIMT? = nil) throws {
         var caps = seq.device.capabilities
         if let bindingLimit { caps.maxStorageBufferRange = min(caps.maxStorageBufferRange, bindingLimit) }
         let (n, k) = (weight.rows, weight.cols)
         let variant = chosen ?? seq.device.kernelPolicy.linear(m: m, k: k, format: weight.format)
         try require(supports(variant, caps: caps, m: m, k: k, format: weight.format),
-                    "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) with \(weight.format) weights on this device")
+                    "linear: the \(variant) kernel cannot run \(m)x\(n)x\(k) with \(weight.format) weights on this device" + unsupportedReason(variant, caps: caps))
         try require(input.isPlain || variant == .gemv, "linear: a SwiGLU (stacked gate | up) or RMSNorm input needs the gemv kernel, not \(variant)")
         let a = activations.size
         let out = output ?? activations
@@ -89,18 +107,25 @@ public enum LinearOp {
         case .swiGLU: shader = try Self.swiGLUShader(weights: weight.format, activations: activations)
         case .rmsNorm: shader = try Self.normShader(weights: weight.format, activations: activations, wideOutput: out != activations)
         }
-        let local: Int
-        switch variant {
-        case .tiled: local = 256
-        case .subgroup: local = max(subgroupLocal, caps.subgroupSize)
-        case .gemv: local = max(gemvLocal, caps.subgroupSize)
-        }
         try requireActivations(activations, on: caps, "linear")
+        // Tile sides (tiled, coopmat), for the grid below.
+        var tile = (m: 0, n: 0)
+        let local: Int
         let spec: [UInt32]
         switch variant {
-        case .tiled: spec = []
-        case .subgroup: spec = [UInt32(local)]
-        case .gemv: spec = [UInt32(local), UInt32(m)] + (norm.map { [$0.eps.bits] } ?? [])
+        case .tiled:
+            guard let t = simtTile ?? GEMMTiles.simt(caps: caps, m: m, n: n) else { throw OpError("linear: no tiled GEMM tile fits \(caps.name)") }
+            try require(t.sharedBytes <= caps.maxComputeSharedMemorySize, "linear: a \(t) tile needs \(t.sharedBytes) bytes of shared memory, \(caps.name) has \(caps.maxComputeSharedMemorySize)")
+            (local, spec, tile) = (GEMMTiles.SIMT.invocations, t.specialization, (t.tileM, t.tileN))
+        case .coopmat:
+            guard let t = GEMMTiles.coopmat(caps: caps) else { throw OpError("linear: no cooperative-matrix tile fits \(caps.name)") }
+            (local, spec, tile) = (t.invocations, t.specialization, (t.tileM, t.tileN))
+        case .subgroup:
+            local = max(subgroupLocal, caps.subgroupSize)
+            spec = [UInt32(local)]
+        case .gemv:
+            local = max(gemvLocal, caps.subgroupSize)
+            spec = [UInt32(local), UInt32(m)] + (norm.map { [$0.eps.bits] } ?? [])
         }
         let pipeline = try seq.device.pipeline(shader, bindings: norm == nil ? 6 : 7, pushConstantSize: 36, specialization: spec)
 
@@ -110,8 +135,8 @@ public enum LinearOp {
                                   bias == nil ? 0 : 1, activation.rawValue, residual == nil ? 0 : 1, scale == nil ? 0 : 1]
             let groups: (Int, Int, Int)
             switch variant {
-            case .tiled:
-                groups = (Grid.ceilDiv(slice.count, 64), Grid.ceilDiv(m, 64), 1)
+            case .tiled, .coopmat:
+                groups = (Grid.ceilDiv(slice.count, tile.n), Grid.ceilDiv(m, tile.m), 1)
             case .subgroup:
                 let sg = max(1, caps.subgroupSize)
                 let tiles = Grid.ceilDiv(m, 8) * Grid.ceilDiv(slice.count, sg * 4)
@@ -134,7 +159,7 @@ public enum LinearOp {
     }
 
     /// The kernel for a variant, weight format and activation storage: `<file>_<format>[_a16]`
-    /// (Shaders/linear_tiled.comp, linear_subgroup.comp, gemv.comp).
+    /// (Shaders/linear_tiled.comp, linear_subgroup.comp, linear_coopmat.comp, gemv.comp).
     static func shader(_ variant: Variant, weights: WeightFormat, activations: StorageType) throws -> ShaderSource {
         let file = variant == .gemv ? "gemv" : "linear_\(variant)"
         return try kernel(file + "_" + weights.rawValue + (activations == .f16 ? "_a16" : ""), "linear: no \(variant) kernel for \(weights) weights")
@@ -152,8 +177,8 @@ public enum LinearOp {
     }
 
     private static func kernel(_ name: String, _ missing: @autoclosure () -> String) throws -> ShaderSource {
-        try ShaderLibrary.variant(name, in: ShaderLibrary.gemv_variants + ShaderLibrary.linear_tiled_variants + ShaderLibrary.linear_subgroup_variants,
-                                  missing())
+        try ShaderLibrary.variant(name, in: ShaderLibrary.gemv_variants + ShaderLibrary.linear_tiled_variants + ShaderLibrary.linear_subgroup_variants
+                                  + ShaderLibrary.linear_coopmat_variants, missing())
     }
 
     /// Row ranges whose weight bytes fit one binding, each starting at an aligned offset.
