@@ -82,7 +82,7 @@ final class GPULanguageHalfStorageTests: ValidatedDeviceTestCase {
             cacheBytes.append(lm.kvCacheBytes)
         }
         XCTAssertEqual(cacheBytes[1] * 2, cacheBytes[0])
-        let folds = LinearOp.variant(for: device.capabilities, m: 1, k: t.weights.config.hiddenSize) == .gemv
+        let folds = device.kernelPolicy.linear(m: 1, k: t.weights.config.hiddenSize) == .gemv
         XCTAssertEqual(stats[1].dispatches, stats[0].dispatches + (folds ? 0 : 3))
     }
 

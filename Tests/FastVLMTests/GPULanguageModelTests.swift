@@ -309,7 +309,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     /// separate norms, with fp32 and with fp16 decoder storage.
     func testDecodeFoldsNormsIntoGEMVs() throws {
         let t = try tiny(.apple)
-        try XCTSkipUnless(LinearOp.variant(for: device.capabilities, m: 1, k: t.language.config.hiddenSize) == .gemv, "decode runs no gemv here")
+        try XCTSkipUnless(device.kernelPolicy.linear(m: 1, k: t.language.config.hiddenSize) == .gemv, "decode runs no gemv here")
         let image = try device.upload(t.projected)
         for storage in [StorageType.f32, .f16] {
             var runs: [(tokens: [Int], logits: [Float], stats: SequenceStats)] = []

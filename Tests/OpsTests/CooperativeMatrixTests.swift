@@ -18,7 +18,7 @@ final class CooperativeMatrixTests: GPUTestCase {
         for format in WeightFormat.allCases {
             XCTAssertFalse(LinearOp.supports(.coopmat, caps: caps, m: 64, k: 256, format: format), "\(format)")
         }
-        XCTAssertNotEqual(LinearOp.variant(for: caps, m: 256, k: 256), .coopmat)
+        XCTAssertNotEqual(KernelPolicy(capabilities: caps).linear(m: 256, k: 256), .coopmat)
 
         let (m, n, k) = (4, 16, 32)
         let weight = try LinearWeight(device: device, values: randomValues(n * k, seed: 1), rows: n, cols: k, format: .f16)

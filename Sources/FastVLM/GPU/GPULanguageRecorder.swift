@@ -61,7 +61,7 @@ final class GPULanguageRecorder: LanguageBackend {
     /// x and the norm weight (LinearOp.Input.rmsNorm). One dispatch and one barrier fewer per norm.
     func rmsNorm(_ x: GPUTensor, weight: [Float], key: String) throws -> GPUTensor {
         let w = try r.weights.vector(key, weight)
-        if foldsNorms, LinearOp.variant(for: device.capabilities, m: rows(x), k: width(x)) == .gemv {
+        if foldsNorms, device.kernelPolicy.linear(m: rows(x), k: width(x)) == .gemv {
             let normed = GPUTensor(view: x.view, shape: x.shape, type: x.type) { withExtendedLifetime(x) {} }
             pendingNorm = PendingNorm(normed: normed, source: x, weight: w)
             return normed
