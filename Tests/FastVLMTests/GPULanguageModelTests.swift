@@ -316,7 +316,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
             for folds in [false, true] {
                 let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(.f32, sixteenBit: .f16), capacity: 64,
                                               sampleVocabulary: t.golden.sample_vocab, profiling: false, prefillChunk: nil,
-                                              fusesSwiGLU: GPULanguageModel.fusesSwiGLU(on: device.capabilities), foldsNorms: folds,
+                                              fusesSwiGLU: device.kernelPolicy.fusesSwiGLU, foldsNorms: folds,
                                               activations: storage, kvCache: storage)
                 var rng = SplitMix64(seed: 0)
                 var tokens = [try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)]
