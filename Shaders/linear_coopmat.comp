@@ -7,7 +7,9 @@
 // converted (W dequantized) to fp16 into padded shared tiles, then each subgroup multiplies
 // its tiles. Results go through a per-subgroup fp32 staging tile so the usual epilogue (bias,
 // activation, scale, residual, fp32 or fp16 store) and the M / N edges are handled per element.
-// Needs K % 4 == 0 (vec4 loads); fp32 inputs beyond the fp16 range would overflow.
+// Needs K % 4 == 0 (vec4 loads); fp32 inputs beyond the fp16 range would overflow. glslang
+// declares the Vulkan memory model for NV cooperative matrices (gl_ScopeSubgroup needs
+// GL_KHR_memory_scope_semantics), so the device enables vulkanMemoryModel with the extension.
 // variant: linear_coopmat_f16 WEIGHT_F16
 // variant: linear_coopmat_f16_a16 WEIGHT_F16 ACT_F16
 // variant: linear_coopmat_f32 WEIGHT_F32

@@ -12,8 +12,9 @@ public struct CooperativeMatrixShape: Codable, Sendable, Hashable, CustomStringC
 /// The fp16 x fp16 + fp32 -> fp32 subgroup-scope shapes a device reports, the one kind the
 /// kernels use, per extension.
 public struct CooperativeMatrixShapes: Codable, Sendable {
-    /// VK_NV_cooperative_matrix, only when its feature and the Vulkan memory model (which its
-    /// SPIR-V declares) are both supported: the shapes Shaders/linear_coopmat.comp can run.
+    /// VK_NV_cooperative_matrix, only when its feature, compute-stage support and the Vulkan
+    /// memory model (which its SPIR-V declares) are all there: the shapes
+    /// Shaders/linear_coopmat.comp can run.
     /// The device enables the extension at open when this is not empty.
     public var nv: [CooperativeMatrixShape]
     /// VK_KHR_cooperative_matrix (feature supported), reported only: Debian 12's glslang
@@ -73,7 +74,7 @@ extension PhysicalDevice {
     static func cooperativeMatrixShapes(_ handle: VkPhysicalDevice, fn: InstanceFunctions, extensions: Set<String>,
                                         memoryModel: Bool) -> CooperativeMatrixShapes {
         var result = CooperativeMatrixShapes()
-        if extensions.contains(CooperativeMatrixNV.name), memoryModel,
+        if extensions.contains(CooperativeMatrixNV.name), memoryModel, computeStageHasNV(handle, fn: fn),
            cooperativeMatrixFeature(handle, fn: fn, type: VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV),
            let get = fn.getCooperativeMatrixPropertiesNV {
             var count: UInt32 = 0
@@ -109,6 +110,19 @@ extension PhysicalDevice {
             }
         }
         return result
+    }
+
+    /// Whether VK_NV_cooperative_matrix's supported stages include compute.
+    private static func computeStageHasNV(_ handle: VkPhysicalDevice, fn: InstanceFunctions) -> Bool {
+        var nv = VkPhysicalDeviceCooperativeMatrixPropertiesNV()
+        nv.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV
+        var props = VkPhysicalDeviceProperties2()
+        props.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
+        withUnsafeMutablePointer(to: &nv) { pn in
+            props.pNext = UnsafeMutableRawPointer(pn)
+            fn.getPhysicalDeviceProperties2(handle, &props)
+        }
+        return nv.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT.rawValue != 0
     }
 
     /// The `cooperativeMatrix` feature of either extension: both feature structures are
