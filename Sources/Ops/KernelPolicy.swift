@@ -6,7 +6,8 @@ import VulkanCore
 /// | choice            | cpu class (lavapipe, SwiftShader)        | gpu class (discrete, integrated, virtual) |
 /// |-------------------|------------------------------------------|-------------------------------------------|
 /// | linear, M <= 8    | gemv (subgroup arithmetic)               | gemv                                      |
-/// | linear, M > 8     | subgroup (register-blocked, shuffles)    | coopmat (once verified here), then tiled  |
+/// | linear, M > 8     | subgroup (register-blocked, shuffles)    | coopmat (M >= 32, once verified here),    |
+/// |                   |                                          | then tiled (tile from shared memory)      |
 /// | conv2d tile       | 8x2 pixels x 2 channel groups (3x3),     | 4x1 pixels x 1 group                      |
 /// |                   | 4x2 x 1 (larger kernels)                 |                                           |
 /// | depthwise tile    | 8x2 pixels                               | 4x1 pixels                                |
@@ -46,6 +47,9 @@ public struct KernelPolicy {
         .gpu: ["gemv", "coopmat", "tiled", "subgroup"],
     ]
 
+    /// The fewest rows the cooperative-matrix GEMM is chosen for.
+    static let coopmatMinRows = 32
+
     /// The class `auto` gives a device: its reported type.
     public static func autoClass(for caps: DeviceCapabilities) -> KernelClass { caps.type == "cpu" ? .cpu : .gpu }
 
@@ -81,7 +85,9 @@ public struct KernelPolicy {
     public func linear(m: Int, k: Int, format: WeightFormat = .f32) -> LinearOp.Variant {
         let candidates = linearCandidates
         return candidates.first { v in
-            LinearOp.supports(v, caps: capabilities, m: m, k: k, format: format) && usable("linear." + v.rawValue)
+            // Below 32 rows a tensor-core tile is mostly padding: the SIMT tile does as well.
+            if v == .coopmat, m < Self.coopmatMinRows { return false }
+            return LinearOp.supports(v, caps: capabilities, m: m, k: k, format: format) && usable("linear." + v.rawValue)
         } ?? candidates.first { $0.rawValue == "tiled" } ?? candidates[0]
     }
 

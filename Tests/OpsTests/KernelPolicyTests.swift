@@ -50,6 +50,23 @@ final class KernelPolicyTests: GPUTestCase {
         XCTAssertEqual(noHalf.kvCache, .f32)
     }
 
+    /// A GPU with tensor cores: coopmat for M >= 32 once its check passed here, else the tiled GEMM.
+    func testCoopmatOnlyAfterItsCheckAndForEnoughRows() {
+        var c = caps(type: "discrete")
+        c.cooperativeMatrixShapes.nv = [CooperativeMatrixShape(m: 16, n: 8, k: 16)]
+        c.subgroupSize = 32
+        c.minSubgroupSize = 32
+        c.maxSubgroupSize = 32
+        c.maxComputeSharedMemorySize = 48 << 10
+        let passed = KernelPolicy(capabilities: c, verified: { $0 == "linear.coopmat" })
+        XCTAssertEqual(passed.linear(m: 256, k: 896), .coopmat)
+        XCTAssertEqual(passed.linear(m: 16, k: 896), .tiled, "below 32 rows a tensor-core tile is mostly padding")
+        XCTAssertEqual(passed.linear(m: 256, k: 18), .tiled, "coopmat needs K % 4 == 0")
+        XCTAssertEqual(KernelPolicy(capabilities: c, verified: { _ in false }).linear(m: 256, k: 896), .tiled, "check failed")
+        XCTAssertEqual(KernelPolicy(capabilities: c).linear(m: 256, k: 896), .tiled, "no check run")
+        XCTAssertEqual(KernelPolicy(capabilities: c, choice: .cpu, verified: { _ in true }).linear(m: 256, k: 896), .subgroup)
+    }
+
     func testForcedClassWinsOverTheDeviceType() {
         XCTAssertEqual(KernelPolicy(capabilities: caps(type: "cpu"), choice: .gpu).kernelClass, .gpu)
         XCTAssertEqual(KernelPolicy(capabilities: caps(type: "cpu"), choice: .gpu).linear(m: 256, k: 896), .tiled)
