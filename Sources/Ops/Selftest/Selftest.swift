@@ -110,7 +110,7 @@ public enum Selftest {
             [r.op, r.variant, r.shape, r.maxError.map { format($0) } ?? "-", r.tolerance.map { format($0) } ?? "-",
              r.verdict.rawValue + (r.note.isEmpty ? "" : ": " + r.note)]
         }
-        let widths = header.indices.map { i in ([header] + rows).dropLast(0).map { i == header.count - 1 ? 0 : $0[i].count }.max() ?? 0 }
+        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, s in i == cells.count - 1 ? s : s + String(repeating: " ", count: widths[i] - s.count + 2) }.joined()
         }
