@@ -70,8 +70,10 @@ public struct KernelPolicy {
     /// The device's policy: its `kernels` choice, and quick checks run on it when first needed
     /// (the verdict is kept per device and driver).
     public init(device: Device, checked: Set<String> = verifiedBeforeUse) {
-        self.init(capabilities: device.capabilities, choice: device.kernels, verified: { [unowned device] name in
-            device.verifiedVariants.verified(name) { try Selftest.check(name, on: device) }
+        self.init(capabilities: device.capabilities, choice: device.kernels, verified: { [weak device] name in
+            // A policy kept past its device's life uses no checked variant.
+            guard let device else { return false }
+            return device.verifiedVariants.verified(name) { try Selftest.check(name, on: device) }
         }, checked: checked)
     }
 

@@ -27,8 +27,15 @@ struct SelftestCommand: ParsableCommand {
         }
         print("device: \(gpu.capabilities.name) (\(gpu.capabilities.driverName) \(gpu.capabilities.driverInfo))")
         print(gpu.kernelPolicy.summary)
-        let results = Selftest.run(on: gpu, ops: op.isEmpty ? nil : Set(op))
-        print(Selftest.table(results))
+        // Rows print as their checks finish: a slow pipeline compile or a hang shows where it is.
+        let only = op.isEmpty ? nil : Set(op)
+        let table = Selftest.Table(on: gpu, ops: only)
+        print(table.header)
+        fflush(stdout)
+        let results = Selftest.run(on: gpu, ops: only) { result in
+            print(table.row(result))
+            fflush(stdout)
+        }
         let failed = results.filter { $0.verdict == .fail }.count
         let unsupported = results.filter { $0.verdict == .unsupported }.count
         print("\(results.count) checks: \(results.count - failed - unsupported) passed, \(failed) failed, \(unsupported) not supported on this device")

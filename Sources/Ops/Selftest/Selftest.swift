@@ -103,18 +103,39 @@ public enum Selftest {
         return cases.allSatisfy { run($0, on: device).verdict == .pass }
     }
 
+    /// Aligned text rows: the widths fit every case of the catalog (or of the given results),
+    /// so rows can be printed one by one as their checks finish.
+    public struct Table {
+        static let header = ["op", "variant", "shape", "max error", "tolerance", "verdict"]
+        let widths: [Int]
+
+        /// Widths for the catalog's cases on `device` (those of `ops` only, when given).
+        public init(on device: Device, ops: Set<String>? = nil) {
+            let cases = catalog(for: device).filter { ops?.contains($0.op) ?? true }
+            self.init(names: cases.map { [$0.op, $0.variant, $0.shape] })
+        }
+
+        init(names: [[String]]) {
+            // Errors print as "1.2e-05" (or "-", "inf"): 9 characters hold them all.
+            widths = (0..<3).map { i in (names.map { $0[i].count } + [Self.header[i].count]).max() ?? 0 } + [9, 9]
+        }
+
+        public var header: String { line(Self.header) }
+
+        public func row(_ r: Result) -> String {
+            line([r.op, r.variant, r.shape, r.maxError.map { format($0) } ?? "-", r.tolerance.map { format($0) } ?? "-",
+                  r.verdict.rawValue + (r.note.isEmpty ? "" : ": " + r.note)])
+        }
+
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, s in i == cells.count - 1 ? s : s + String(repeating: " ", count: max(0, widths[i] - s.count) + 2) }.joined()
+        }
+    }
+
     /// The results as an aligned text table.
     public static func table(_ results: [Result]) -> String {
-        let header = ["op", "variant", "shape", "max error", "tolerance", "verdict"]
-        let rows = results.map { r -> [String] in
-            [r.op, r.variant, r.shape, r.maxError.map { format($0) } ?? "-", r.tolerance.map { format($0) } ?? "-",
-             r.verdict.rawValue + (r.note.isEmpty ? "" : ": " + r.note)]
-        }
-        let widths = header.indices.map { i in ([header] + rows).dropLast(0).map { i == header.count - 1 ? 0 : $0[i].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, s in i == cells.count - 1 ? s : s + String(repeating: " ", count: widths[i] - s.count + 2) }.joined()
-        }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+        let t = Table(names: results.map { [$0.op, $0.variant, $0.shape] })
+        return ([t.header] + results.map(t.row)).joined(separator: "\n")
     }
 
     static func format(_ x: Float) -> String { x == 0 ? "0" : x.isFinite ? String(format: "%.1e", x) : "\(x)" }
