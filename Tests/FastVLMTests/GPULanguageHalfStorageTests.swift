@@ -101,6 +101,20 @@ final class GPULanguageHalfStorageTests: ValidatedDeviceTestCase {
         }
     }
 
+    /// Image rows beyond fp16's range (65504) are refused with a clear error after the prefill
+    /// (one logits readback per prompt), not answered from NaN; the cache is left as it was.
+    func testOverflowIsAnError() throws {
+        let t = try tiny(.apple)
+        let lm = try GPULanguageModel(device: device, weights: t.weights, formats: .language(.f32, sixteenBit: .f16), capacity: 64,
+                                      sampleVocabulary: t.golden.sample_vocab, activations: .f16, kvCache: .f16)
+        let image = try device.upload(t.projected.map { $0 * 1e6 })
+        var rng = SplitMix64(seed: 0)
+        XCTAssertThrowsError(try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)) { error in
+            XCTAssertTrue("\(error)".contains("overflowed fp16"), "\(error)")
+        }
+        XCTAssertEqual(lm.length, 0)
+    }
+
     /// The memory plan counts the KV cache and the decoder's rows in their storage.
     func testMemoryPlanFollowsStorage() {
         let w = SyntheticModel.fastVLM0_5B.weights()

@@ -214,9 +214,17 @@ public final class GPULanguageModel {
             throw error
         }
         let chosen = try resources.step.readChosen()
+        // fp16 rows hold at most 65504: image rows or hidden states beyond that (weights not
+        // trained for it, such as unscaled random ones) end as inf/NaN logits. Checked once per
+        // prompt, not per token, rather than answering from NaN.
+        if activations == .f16, try !lastLogits().allSatisfy(\.isFinite) {
+            length = startLength
+            throw GPULanguageModelError("the decoder overflowed fp16 activation storage (image rows or hidden states beyond 65504); use fp32 decoder storage (--decoder-storage f32)")
+        }
         prefillStats = total
         if profiling {
-            prefillProfile = PhaseProfile(name: "prefill", timings: timings, stats: total, wallSeconds: wall, readbackBytes: 4)
+            prefillProfile = PhaseProfile(name: "prefill", timings: timings, stats: total, wallSeconds: wall,
+                                          readbackBytes: 4 + (activations == .f16 ? 4 * config.vocabSize : 0))
         }
         return chosen
     }

@@ -242,7 +242,9 @@ public final class FastVLMPipeline {
     public var backendDescription: String {
         guard let device, let encoder else { return "CPU reference (fp32)" }
         let weights = memoryPlan.map { "\($0.format) weights (\(MemoryPlan.mib($0.weights)) MiB)" } ?? "weights"
-        return "\(device.capabilities.name), \(weights), \(encoder.activationType) vision activations"
+        let decoder = runtime.decoderActivations == runtime.kvCache ? "\(runtime.kvCache) decoder rows and KV cache"
+            : "\(runtime.decoderActivations) decoder rows, \(runtime.kvCache) KV cache"
+        return "\(device.capabilities.name), \(weights), \(encoder.activationType) vision activations, \(decoder)"
     }
 
     /// The GPU phases of the last generation, when profiling.
