@@ -66,8 +66,8 @@ final class GPULanguageHalfStorageTests: ValidatedDeviceTestCase {
     }
 
     /// An fp16 cache holds half the bytes; decode is still one submit and one 4-byte readback
-    /// per token, with the same dispatches as fp32 storage (the LM head's GEMV, with the final
-    /// norm folded in, writes fp32 logits from the fp16 row; without a GEMV one conversion more).
+    /// per token, with the same dispatches as fp32 storage where the final norm is folded into
+    /// the LM head's GEMV (it writes fp32 logits from the fp16 row), one conversion more otherwise.
     func testHalfCacheBytesAndDecodeCounts() throws {
         let t = try tiny(.apple)
         var stats: [SequenceStats] = []
@@ -82,7 +82,8 @@ final class GPULanguageHalfStorageTests: ValidatedDeviceTestCase {
             cacheBytes.append(lm.kvCacheBytes)
         }
         XCTAssertEqual(cacheBytes[1] * 2, cacheBytes[0])
-        let folds = LinearOp.variant(for: device.capabilities, m: 1, k: t.weights.config.hiddenSize) == .gemv
+        let folds = GPULanguageModel.foldsNorms(on: device.capabilities)
+            && LinearOp.variant(for: device.capabilities, m: 1, k: t.weights.config.hiddenSize) == .gemv
         XCTAssertEqual(stats[1].dispatches, stats[0].dispatches + (folds ? 0 : 3))
     }
 

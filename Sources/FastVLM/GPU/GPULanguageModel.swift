@@ -79,7 +79,7 @@ public final class GPULanguageModel {
                             profiling: Bool = false, prefillChunk: Int? = nil, activations: StorageType = .f32, kvCache: StorageType = .f32) throws {
         try self.init(device: device, weights: weights, formats: formats, capacity: capacity, sampleVocabulary: sampleVocabulary,
                       profiling: profiling, prefillChunk: prefillChunk, fusesSwiGLU: Self.fusesSwiGLU(on: device.capabilities),
-                      activations: activations, kvCache: kvCache)
+                      foldsNorms: Self.foldsNorms(on: device.capabilities), activations: activations, kvCache: kvCache)
     }
 
     /// Throws unless the device can store decoder rows or the KV cache as `type`.
@@ -97,10 +97,17 @@ public final class GPULanguageModel {
     /// little for a dispatch, so they keep the separate SwiGLU (measured ~6% slower fused).
     static func fusesSwiGLU(on caps: DeviceCapabilities) -> Bool { !caps.isCPU }
 
+    /// Decode folds each RMSNorm into the GEMVs after it on GPUs, for the same reason: the
+    /// extra reads of the one input row (its sum of squares per subgroup, the norm weight) hit
+    /// the cache next to the weight rows. On lavapipe every load is a gather and they cost
+    /// like weight loads: measured 0.5B q4 decode ~530 -> ~860 ms/token folded, so CPU devices
+    /// keep the norm dispatches.
+    static func foldsNorms(on caps: DeviceCapabilities) -> Bool { !caps.isCPU }
+
     /// `fusesSwiGLU: false` keeps the separate SwiGLU dispatch in decode too, `foldsNorms: false`
     /// the separate RMSNorm dispatches (tests compare).
     init(device: Device, weights: Qwen2Weights, formats: WeightFormats, capacity: Int, sampleVocabulary: Int, profiling: Bool,
-         prefillChunk: Int?, fusesSwiGLU: Bool, foldsNorms: Bool = true, activations: StorageType = .f32, kvCache: StorageType = .f32) throws {
+         prefillChunk: Int?, fusesSwiGLU: Bool, foldsNorms: Bool, activations: StorageType = .f32, kvCache: StorageType = .f32) throws {
         let c = weights.config
         try Self.validate(weights, capacity: capacity, sampleVocabulary: sampleVocabulary)
         try Self.requireStorage(activations, for: "decoder activations", on: device.capabilities)
