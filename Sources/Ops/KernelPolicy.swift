@@ -14,6 +14,7 @@ import VulkanCore
 /// | flash attention   | direct (K/V read at uniform addresses)   | staged (K/V tiles in shared memory)       |
 /// | decode attention  | keysPerInvocation, 2 key ranges          | rowPerInvocation, 32 key ranges           |
 /// | SwiGLU in decode  | separate dispatch                        | fused into the down projection's GEMV     |
+/// | RMSNorm in decode | separate dispatch                        | folded into the GEMVs that read it        |
 /// | vision storage    | f16 with 16-bit storage                  | f16 with 16-bit storage                   |
 /// | decoder storage   | f32                                      | f16 with shaderFloat16 + 16-bit storage   |
 /// | KV-cache storage  | f32                                      | f16 with shaderFloat16 + 16-bit storage   |
@@ -129,6 +130,12 @@ public struct KernelPolicy {
     /// CPU devices pay for every exp and little for a dispatch (measured ~6% slower fused).
     public var fusesSwiGLU: Bool { isGPU }
 
+    /// Decode folds each RMSNorm into the GEMVs after it on GPUs, for the same reason: the
+    /// extra reads of the one input row (its sum of squares, the norm weight) hit the cache next
+    /// to the weight rows. On a CPU device every load is a gather and they cost like weight
+    /// loads (measured 0.5B q4 decode ~530 -> ~860 ms/token folded on lavapipe).
+    public var foldsNorms: Bool { isGPU }
+
     /// Storage of the vision encoder's and projector's maps (arithmetic fp32): f16 wherever the
     /// device can store it, in both classes, since it halves the encoder's memory traffic.
     public var visionActivations: StorageType { capabilities.storageBuffer16BitAccess ? .f16 : .f32 }
@@ -147,7 +154,7 @@ public struct KernelPolicy {
         let how = choice == .auto ? "auto: \(capabilities.type) device" : "forced"
         return "kernels \(kernelClass.rawValue) (\(how)); linear \(linearCandidates.map(\.rawValue).joined(separator: " > ")), "
             + "attention \(attention.rawValue), decode attention \(decodeAttention.rawValue) x \(decodeAttentionSplits), "
-            + "SwiGLU \(fusesSwiGLU ? "fused" : "separate"), decoder \(decoderActivations.rawValue), KV cache \(kvCache.rawValue)"
+            + "SwiGLU \(fusesSwiGLU ? "fused" : "separate"), norms \(foldsNorms ? "folded" : "separate"), decoder \(decoderActivations.rawValue), KV cache \(kvCache.rawValue)"
     }
 }
 

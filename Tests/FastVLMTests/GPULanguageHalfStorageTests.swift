@@ -66,8 +66,8 @@ final class GPULanguageHalfStorageTests: ValidatedDeviceTestCase {
     }
 
     /// An fp16 cache holds half the bytes; decode is still one submit and one 4-byte readback
-    /// per token, with the same dispatches as fp32 storage (the LM head's GEMV, with the final
-    /// norm folded in, writes fp32 logits from the fp16 row; without a GEMV one conversion more).
+    /// per token, with the same dispatches as fp32 storage where the final norm is folded into
+    /// the LM head's GEMV (it writes fp32 logits from the fp16 row), one conversion more otherwise.
     func testHalfCacheBytesAndDecodeCounts() throws {
         let t = try tiny(.apple)
         var stats: [SequenceStats] = []
@@ -82,7 +82,7 @@ final class GPULanguageHalfStorageTests: ValidatedDeviceTestCase {
             cacheBytes.append(lm.kvCacheBytes)
         }
         XCTAssertEqual(cacheBytes[1] * 2, cacheBytes[0])
-        let folds = device.kernelPolicy.linear(m: 1, k: t.weights.config.hiddenSize) == .gemv
+        let folds = device.kernelPolicy.foldsNorms && device.kernelPolicy.linear(m: 1, k: t.weights.config.hiddenSize) == .gemv
         XCTAssertEqual(stats[1].dispatches, stats[0].dispatches + (folds ? 0 : 3))
     }
 
@@ -99,6 +99,20 @@ final class GPULanguageHalfStorageTests: ValidatedDeviceTestCase {
         XCTAssertThrowsError(try GPULanguageModel.requireStorage(.f16, for: "KV caches", on: caps)) { error in
             XCTAssertTrue("\(error)".contains("storageBuffer16BitAccess") && "\(error)".contains("KV caches"), "\(error)")
         }
+    }
+
+    /// Image rows beyond fp16's range (65504) are refused with a clear error after the prefill
+    /// (one logits readback per prompt), not answered from NaN; the cache is left as it was.
+    func testOverflowIsAnError() throws {
+        let t = try tiny(.apple)
+        let lm = try GPULanguageModel(device: device, weights: t.weights, formats: .language(.f32, sixteenBit: .f16), capacity: 64,
+                                      sampleVocabulary: t.golden.sample_vocab, activations: .f16, kvCache: .f16)
+        let image = try device.upload(t.projected.map { $0 * 1e6 })
+        var rng = SplitMix64(seed: 0)
+        XCTAssertThrowsError(try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)) { error in
+            XCTAssertTrue("\(error)".contains("overflowed fp16"), "\(error)")
+        }
+        XCTAssertEqual(lm.length, 0)
     }
 
     /// The memory plan counts the KV cache and the decoder's rows in their storage.

@@ -258,9 +258,9 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
     /// One submit per decode token; the recording is not rebuilt per token.
     func testDecodeReplaysOneSubmitPerToken() throws {
         let t = try tiny(.apple)
-        // The GPU choice (fused SwiGLU) whatever this device is; the CPU-device choice is the plain path below.
+        // The GPU choice (fused SwiGLU, folded norms) whatever this device is; the CPU-device choice is the plain path below.
         let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(.f16, sixteenBit: .f16), capacity: 64,
-                                      sampleVocabulary: t.golden.sample_vocab, profiling: true, prefillChunk: nil, fusesSwiGLU: true)
+                                      sampleVocabulary: t.golden.sample_vocab, profiling: true, prefillChunk: nil, fusesSwiGLU: true, foldsNorms: true)
         let image = try device.upload(t.projected)
         var rng = SplitMix64(seed: 0)
         var next = try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)
@@ -290,7 +290,7 @@ final class GPULanguageModelTests: ValidatedDeviceTestCase {
         var runs: [(tokens: [Int], logits: [Float], stats: SequenceStats)] = []
         for fused in [false, true] {
             let lm = try GPULanguageModel(device: device, weights: t.language, formats: .language(.f32, sixteenBit: .f16), capacity: 64, sampleVocabulary: t.golden.sample_vocab,
-                                          profiling: false, prefillChunk: nil, fusesSwiGLU: fused)
+                                          profiling: false, prefillChunk: nil, fusesSwiGLU: fused, foldsNorms: false)
             var rng = SplitMix64(seed: 0)
             var tokens = [try lm.prefill(t.prompt, image: image.view, sampling: SamplingParameters(), rng: &rng)]
             for _ in 0..<3 { tokens.append(try lm.decode(tokens.last!, sampling: SamplingParameters(), rng: &rng)) }

@@ -26,6 +26,7 @@ final class KernelPolicyTests: GPUTestCase {
         XCTAssertEqual(p.decodeAttention, .keysPerInvocation)
         XCTAssertEqual(p.decodeAttentionSplits, 2)
         XCTAssertFalse(p.fusesSwiGLU)
+        XCTAssertFalse(p.foldsNorms)
         XCTAssertEqual(p.decoderActivations, .f32)
         XCTAssertEqual(p.kvCache, .f32)
     }
@@ -42,6 +43,7 @@ final class KernelPolicyTests: GPUTestCase {
             XCTAssertEqual(p.decodeAttention, .rowPerInvocation)
             XCTAssertEqual(p.decodeAttentionSplits, 32)
             XCTAssertTrue(p.fusesSwiGLU)
+            XCTAssertTrue(p.foldsNorms)
             XCTAssertEqual(p.decoderActivations, .f16)
             XCTAssertEqual(p.kvCache, .f16)
         }

@@ -80,7 +80,7 @@ public final class GPULanguageModel {
                             profiling: Bool = false, prefillChunk: Int? = nil, activations: StorageType = .f32, kvCache: StorageType = .f32) throws {
         try self.init(device: device, weights: weights, formats: formats, capacity: capacity, sampleVocabulary: sampleVocabulary,
                       profiling: profiling, prefillChunk: prefillChunk, fusesSwiGLU: device.kernelPolicy.fusesSwiGLU,
-                      activations: activations, kvCache: kvCache)
+                      foldsNorms: device.kernelPolicy.foldsNorms, activations: activations, kvCache: kvCache)
     }
 
     /// Throws unless the device can store decoder rows or the KV cache as `type`.
@@ -95,7 +95,7 @@ public final class GPULanguageModel {
     /// `fusesSwiGLU: false` keeps the separate SwiGLU dispatch in decode too, `foldsNorms: false`
     /// the separate RMSNorm dispatches (tests compare).
     init(device: Device, weights: Qwen2Weights, formats: WeightFormats, capacity: Int, sampleVocabulary: Int, profiling: Bool,
-         prefillChunk: Int?, fusesSwiGLU: Bool, foldsNorms: Bool = true, activations: StorageType = .f32, kvCache: StorageType = .f32) throws {
+         prefillChunk: Int?, fusesSwiGLU: Bool, foldsNorms: Bool, activations: StorageType = .f32, kvCache: StorageType = .f32) throws {
         let c = weights.config
         try Self.validate(weights, capacity: capacity, sampleVocabulary: sampleVocabulary)
         try Self.requireStorage(activations, for: "decoder activations", on: device.capabilities)
@@ -209,9 +209,17 @@ public final class GPULanguageModel {
             throw error
         }
         let chosen = try resources.step.readChosen()
+        // fp16 rows hold at most 65504: image rows or hidden states beyond that (weights not
+        // trained for it, such as unscaled random ones) end as inf/NaN logits. Checked once per
+        // prompt, not per token, rather than answering from NaN.
+        if activations == .f16, try !lastLogits().allSatisfy(\.isFinite) {
+            length = startLength
+            throw GPULanguageModelError("the decoder overflowed fp16 activation storage (image rows or hidden states beyond 65504); use fp32 decoder storage (--decoder-storage f32)")
+        }
         prefillStats = total
         if profiling {
-            prefillProfile = PhaseProfile(name: "prefill", timings: timings, stats: total, wallSeconds: wall, readbackBytes: 4)
+            prefillProfile = PhaseProfile(name: "prefill", timings: timings, stats: total, wallSeconds: wall,
+                                          readbackBytes: 4 + (activations == .f16 ? 4 * config.vocabSize : 0))
         }
         return chosen
     }

@@ -18,8 +18,9 @@ struct LanguageResources {
 /// `LanguageBackend` on the GPU: each call records its kernels into a CommandSequence
 /// instead of computing, so `Qwen2.forward` run once over this backend yields a replayable
 /// prefill (T tokens) or decode step (T = 1). Tensors are [rows][width] in the resources'
-/// activation storage (fp32 or fp16; arithmetic fp32) from a TensorArena whose memory is reused by lifetime; the positions come from the step buffer,
-/// so a recording does not depend on where in the cache it runs.
+/// activation storage (fp32 or fp16; arithmetic fp32) from a TensorArena whose memory is
+/// reused by lifetime; the positions come from the step buffer, so a recording does not
+/// depend on where in the cache it runs.
 final class GPULanguageRecorder: LanguageBackend {
     typealias Tensor = GPUTensor
 

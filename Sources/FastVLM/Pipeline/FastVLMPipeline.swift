@@ -254,7 +254,9 @@ public final class FastVLMPipeline {
     public var backendDescription: String {
         guard let device, let encoder else { return "CPU reference (fp32)" }
         let weights = memoryPlan.map { "\($0.format) weights (\(MemoryPlan.mib($0.weights)) MiB)" } ?? "weights"
-        return "\(device.capabilities.name), \(weights), \(encoder.activationType) vision activations, \(device.kernelPolicy.kernelClass.rawValue) kernels"
+        let lm = (language as? GPULanguageSession)?.model
+        let decoder = lm.map { $0.activations == $0.kvCache ? "\($0.kvCache) decoder rows and KV cache" : "\($0.activations) decoder rows, \($0.kvCache) KV cache" } ?? "CPU decoder"
+        return "\(device.capabilities.name), \(weights), \(encoder.activationType) vision activations, \(decoder), \(device.kernelPolicy.kernelClass.rawValue) kernels"
     }
 
     /// The GPU phases of the last generation, when profiling.
