@@ -62,6 +62,17 @@ final class SelftestTests: GPUTestCase {
         XCTAssertEqual(r.note, "kernel exploded")
     }
 
+    /// A quick check passes on what ran: unsupported cases do not count, but something must run.
+    func testQuickCheckVerdictOverCases() {
+        let pass = Selftest.Case(op: "linear", variant: "fake", shape: "1") { _ in Selftest.Comparison(got: [1], want: [1], tolerance: 1e-4) }
+        let fail = Selftest.Case(op: "linear", variant: "fake", shape: "2") { _ in Selftest.Comparison(got: [2], want: [1], tolerance: 1e-4) }
+        let unsupported = Selftest.Case(op: "linear", variant: "fake", shape: "3", unsupported: "not here") { _ in throw OpError("ran") }
+        XCTAssertTrue(Selftest.passed([pass, unsupported], on: device))
+        XCTAssertFalse(Selftest.passed([pass, fail], on: device))
+        XCTAssertFalse(Selftest.passed([unsupported], on: device))
+        XCTAssertFalse(Selftest.passed([], on: device))
+    }
+
     /// The quick check behind verified variants runs the catalog's cases for one variant.
     func testQuickCheckOfAVariant() throws {
         XCTAssertTrue(try Selftest.check("linear.tiled", on: device))
