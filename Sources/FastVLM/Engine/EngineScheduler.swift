@@ -39,6 +39,7 @@ final class EngineScheduler: @unchecked Sendable {
         images = ImageFeatureCache(capacity: options.imageCacheEntries)
         stats.deviceHeapBytes = decoder.model.device.heapBytes
         stats.deviceBytesInUse = decoder.model.device.bytesInUse
+        try decoder.recordGreedySteps()
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "fastvlm-engine"
         self.thread = thread
@@ -203,8 +204,22 @@ final class EngineScheduler: @unchecked Sendable {
         release(job)
     }
 
+    /// Moves active requests down into the lowest slots (in slot order), so every step of M
+    /// rows replays one of the M-row recordings made at load time.
+    private func compactSlots() throws {
+        active.sort { $0.slot < $1.slot }
+        for (i, job) in active.enumerated() where job.slot != i {
+            try decoder.move(job.position, from: job.slot, to: i)
+            job.slot = i
+        }
+        freeSlots = Array(active.count..<decoder.slotCount)
+    }
+
     private func decodeStep() {
         guard !active.isEmpty else { return }
+        do { try compactSlots() } catch {
+            return failAll("moving a request between slots failed: \(error)")
+        }
         let jobs = active
         let rows = jobs.map { job in
             BatchedDecoder.Row(slot: job.slot, token: job.next, position: job.position, sampling: job.request.sampling,
@@ -218,10 +233,14 @@ final class EngineScheduler: @unchecked Sendable {
                 accept(token, for: job)
             }
         } catch {
-            for job in jobs {
-                job.continuation.finish(throwing: EngineError(.failed, "decoding failed: \(error)"))
-                release(job)
-            }
+            failAll("decoding failed: \(error)")
+        }
+    }
+
+    private func failAll(_ message: String) {
+        for job in active {
+            job.continuation.finish(throwing: EngineError(.failed, message))
+            release(job)
         }
     }
 }

@@ -56,17 +56,32 @@ final class BatchedDecoder {
     /// Copies the first `length` positions of the model's own cache (a prompt just prefilled
     /// there) into `slot`'s cache.
     func take(prefilledPositions length: Int, into slot: Int) throws {
+        try copy(length, from: model.resources.cache, to: caches[slot])
+    }
+
+    /// Moves a sequence of `length` positions from one slot to another (the engine keeps its
+    /// active requests in the lowest slots, so a step of M rows is always slots 0 ..< M).
+    func move(_ length: Int, from source: Int, to destination: Int) throws {
+        try copy(length, from: caches[source], to: caches[destination])
+    }
+
+    private func copy(_ length: Int, from source: KVCacheBuffers, to destination: KVCacheBuffers) throws {
         guard length > 0 else { return }
         let seq = CommandSequence(device: model.device, label: "kv copy")
-        let source = model.resources.cache
         for layer in 0..<model.config.layers {
             let (sk, sv) = source.layer(layer)
-            let (dk, dv) = caches[slot].layer(layer)
+            let (dk, dv) = destination.layer(layer)
             let bytes = sk.size / source.capacity * length
             try seq.copy(from: sk, to: dk, bytes: bytes)
             try seq.copy(from: sv, to: dv, bytes: bytes)
         }
         try seq.run()
+    }
+
+    /// Records the greedy steps of 1 ... slotCount rows over the lowest slots now, so serving
+    /// records nothing and its memory stays what it is after the first request.
+    func recordGreedySteps() throws {
+        for m in 1...slotCount { _ = try recording(for: (0..<m).map { RowKind(slot: $0, greedy: true) }) }
     }
 
     /// One decode step for all `rows` (at most one per slot); returns each row's next token.

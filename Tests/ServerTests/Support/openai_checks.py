@@ -36,10 +36,10 @@ def client(args, key=None):
     return openai.OpenAI(base_url=args.base + "/v1", api_key=key if key is not None else args.key, max_retries=0, timeout=300)
 
 
-def answer(args, prompt, stream, url=None, model=None, key=None):
+def answer(args, prompt, stream, url=None, model=None, key=None, max_tokens=None):
     c = client(args, key)
     kwargs = dict(model=model or args.model, messages=messages(prompt, url if url is not None else data_uri(args.image)),
-                  max_tokens=args.max_tokens, temperature=0)
+                  max_tokens=max_tokens or args.max_tokens, temperature=0)
     if not stream:
         r = c.chat.completions.create(**kwargs)
         return {"text": r.choices[0].message.content, "finish_reason": r.choices[0].finish_reason,
@@ -112,11 +112,15 @@ def main():
     args = p.parse_args()
     if args.command == "answer":
         result = answer(args, args.prompt[0], args.stream)
-    elif args.command == "sequential":
-        result = [answer(args, q, False) for q in args.prompt]
-    elif args.command == "concurrent":
-        with ThreadPoolExecutor(max_workers=len(args.prompt)) as pool:
-            result = list(pool.map(lambda q: answer(args, q, False), args.prompt))
+    elif args.command in ("sequential", "concurrent"):
+        # Different lengths, so requests leave the batch at different steps.
+        jobs = [(q, args.max_tokens + 3 * i) for i, q in enumerate(args.prompt)]
+        run = lambda job: answer(args, job[0], False, max_tokens=job[1])
+        if args.command == "sequential":
+            result = [run(job) for job in jobs]
+        else:
+            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                result = list(pool.map(run, jobs))
     elif args.command == "repeat":
         # The same picture twice under a content hash no earlier request used (JPEG decoders
         # ignore bytes after the end marker).
