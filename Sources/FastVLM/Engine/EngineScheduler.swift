@@ -50,7 +50,8 @@ final class EngineScheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if stopped { return job.continuation.finish(throwing: EngineError(.shutdown, "the engine has stopped")) }
-        guard waiting.count < options.queueLimit else {
+        // Free slots take requests beyond the queue limit: they wait only until the next step.
+        guard waiting.count < options.queueLimit + max(0, decoder.slotCount - stats.active) else {
             return job.continuation.finish(throwing: EngineError(.queueFull, "\(waiting.count) requests are already waiting; try again later"))
         }
         waiting.append(job)
@@ -84,6 +85,7 @@ final class EngineScheduler: @unchecked Sendable {
             var admitted: EngineJob?
             if !freeSlots.isEmpty, !waiting.isEmpty { admitted = waiting.removeFirst() }
             stats.waiting = waiting.count
+            stats.active = active.count + (admitted == nil ? 0 : 1)
             condition.unlock()
 
             dropFinishedCallers()

@@ -6,7 +6,7 @@ import VulkanCore
 public struct EngineOptions: Sendable {
     /// Requests decoded together (one batched GPU step for all), each with its own KV cache.
     public var slots = 4
-    /// Requests waiting for a slot beyond which `answer` refuses new ones (`queueFull`).
+    /// Requests that may wait while every slot is taken; more are refused (`queueFull`).
     public var queueLimit = 64
     /// Seconds a request may take from submission to its last token.
     public var timeoutSeconds: Double = 600
