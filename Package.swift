@@ -6,10 +6,15 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "fastvlm-gpu", targets: ["fastvlm-gpu"]),
+        // The engine for Swift programs: load a model, ask about an image, stream the answer.
+        .library(name: "FastVLM", targets: ["FastVLM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Vulkan headers only; the loader is opened at run time so a missing
@@ -45,15 +50,27 @@ let package = Package(
             dependencies: ["Ops", "VulkanCore", "CImageCodecs", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/FastVLM"
         ),
+        // `fastvlm-gpu serve`: the OpenAI-compatible HTTP API over FastVLM's serving engine.
+        .target(
+            name: "FastVLMServer",
+            dependencies: [
+                "FastVLM",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Sources/FastVLMServer"
+        ),
         .executableTarget(
             name: "fastvlm-gpu",
             dependencies: [
-                "FastVLM", "Ops", "VulkanCore",
+                "FastVLM", "FastVLMServer", "Ops", "VulkanCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/fastvlm-gpu"
         ),
         .testTarget(name: "CLITests", dependencies: ["fastvlm-gpu", "GPUTestSupport"], path: "Tests/CLITests"),
+        .testTarget(name: "ServerTests", dependencies: ["fastvlm-gpu", "GPUTestSupport"], path: "Tests/ServerTests", exclude: ["Support"]),
         .testTarget(name: "VulkanCoreTests", dependencies: ["VulkanCore"], path: "Tests/VulkanCoreTests"),
         .target(name: "GPUTestSupport", dependencies: ["VulkanCore"], path: "Tests/GPUTestSupport"),
         .testTarget(name: "OpsTests", dependencies: ["Ops", "VulkanCore", "GPUTestSupport"], path: "Tests/OpsTests"),

@@ -56,9 +56,9 @@ public final class GPULanguageModel {
     /// the activation memory (the [T][2 * intermediate] gate/up rows must fit one binding).
     public let prefillChunk: Int
 
-    private var host: Qwen2Weights
-    private let resources: LanguageResources
-    private let embedding: LinearWeight
+    var host: Qwen2Weights
+    let resources: LanguageResources
+    let embedding: LinearWeight
     private let promptIDs: DeviceBuffer
     private var greedyStep: LanguageRecording?
     private var sampledStep: LanguageRecording?

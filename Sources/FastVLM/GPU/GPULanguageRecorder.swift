@@ -174,12 +174,14 @@ final class GPULanguageRecorder: LanguageBackend {
         return y
     }
 
-    /// Writes the model's logits row (a persistent buffer, not the arena), fp32 whatever the
+    /// Writes the model's logits row (a persistent buffer, not the arena; arena rows for several), fp32 whatever the
     /// activation storage: sampling reads fp32. Under a folded final norm the GEMV reads the
     /// fp16 row and writes fp32; otherwise an fp16 row is widened first (one row).
     func logits(_ x: GPUTensor, lmHead: WeightTensor, key: String) throws -> GPUTensor {
         let head = try r.weights.matrix(key, lmHead)
-        let y = GPUTensor(view: r.logits.view, shape: [1, head.rows], type: .f32)
+        // One row: the persistent logits buffer; several (a batched decode step): arena rows.
+        let y = rows(x) == 1 ? GPUTensor(view: r.logits.view, shape: [1, head.rows], type: .f32)
+                             : try arena.tensor([rows(x), head.rows], .f32)
         var (rowsIn, input) = linearInput(x)
         if act == .f16, input.isPlain {
             let wide = try arena.tensor(rowsIn.shape, .f32)

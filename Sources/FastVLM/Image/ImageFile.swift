@@ -29,7 +29,7 @@ public enum ImageFile {
         try header(try read(url), name: url.lastPathComponent)
     }
 
-    static func header(_ data: Data, name: String) throws -> (width: Int, height: Int) {
+    public static func header(_ data: Data, name: String) throws -> (width: Int, height: Int) {
         var width: Int32 = 0, height: Int32 = 0
         try call(name, data) { bytes, count, message, capacity in
             kind(bytes, count) == .png ? ic_png_header(bytes, count, &width, &height, message, capacity)

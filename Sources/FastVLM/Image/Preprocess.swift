@@ -23,11 +23,15 @@ public enum PreprocessMode: String, Sendable, CaseIterable {
 public enum Preprocess {
     /// Prepares a file: decodes it (JPEG at a reduced scale when much larger than S) and resizes.
     public static func pixels(file url: URL, size s: Int, mode: PreprocessMode) throws -> [Float] {
-        let data = try ImageFile.read(url)
-        let (width, height) = try ImageFile.header(data, name: url.lastPathComponent)
+        try pixels(data: try ImageFile.read(url), name: url.lastPathComponent, size: s, mode: mode)
+    }
+
+    /// Prepares the bytes of a PNG or JPEG file (`name` is for messages).
+    public static func pixels(data: Data, name: String, size s: Int, mode: PreprocessMode) throws -> [Float] {
+        let (width, height) = try ImageFile.header(data, name: name)
         let keep = Int((Double(s) * reducingGap).rounded(.up))
         let minimum = mode == .apple ? (long: keep, short: 0) : (long: 0, short: keep)
-        let image = try ImageFile.decodePixels(data, name: url.lastPathComponent, channels: 3, reducedFor: minimum)
+        let image = try ImageFile.decodePixels(data, name: name, channels: 3, reducedFor: minimum)
         if mode == .hf && image.channels == 4 { compositeOnWhite(image.mutablePixels) }
         return prepare(image.view, size: s, mode: mode, original: (width, height), reduction: image.reduction)
     }
