@@ -14,8 +14,9 @@ final class BatchedDecoderTests: ValidatedDeviceTestCase {
 
     func weights() throws -> Qwen2Weights { try LoadedModel(folder: Fixtures.apple).weights.language }
 
-    func model(_ w: Qwen2Weights, _ format: WeightFormat) throws -> GPULanguageModel {
-        try GPULanguageModel(device: device, weights: w, formats: .language(format, sixteenBit: .f16), capacity: 48, sampleVocabulary: w.config.vocabSize)
+    func model(_ w: Qwen2Weights, _ format: WeightFormat, on device: Device? = nil, storage: StorageType = .f32) throws -> GPULanguageModel {
+        try GPULanguageModel(device: device ?? self.device, weights: w, formats: .language(format, sixteenBit: .f16), capacity: 48,
+                             sampleVocabulary: w.config.vocabSize, activations: storage, kvCache: storage)
     }
 
     /// Greedy tokens of each prompt alone: the prefill's choice, then `steps` decode steps.
@@ -29,9 +30,9 @@ final class BatchedDecoderTests: ValidatedDeviceTestCase {
         }
     }
 
-    func checkBatchEqualsAlone(_ format: WeightFormat) throws {
+    func checkBatchEqualsAlone(_ format: WeightFormat, on device: Device? = nil, storage: StorageType = .f32) throws {
         let w = try weights()
-        let lm = try model(w, format)
+        let lm = try model(w, format, on: device, storage: storage)
         let expected = try alone(lm)
         let decoder = try BatchedDecoder(model: lm, slots: prompts.count)
         // Prompts go to slots in reverse order, and join one step apart.
@@ -61,6 +62,12 @@ final class BatchedDecoderTests: ValidatedDeviceTestCase {
     func testBatchEqualsAloneF32() throws { try checkBatchEqualsAlone(.f32) }
     func testBatchEqualsAloneBF16() throws { try checkBatchEqualsAlone(.bf16) }
     func testBatchEqualsAloneQ8() throws { try checkBatchEqualsAlone(.q8) }
+    /// The GPU class (fused SwiGLU, norms folded into GEMVs of several rows) with fp16 rows and KV cache.
+    func testBatchEqualsAloneGPUKernelsHalfStorage() throws {
+        let forced = try Device(validation: true, kernels: .gpu)
+        try checkBatchEqualsAlone(.bf16, on: forced, storage: .f16)
+        try checkBatchEqualsAlone(.q8, on: forced, storage: .f32)
+    }
 
     /// A sequence moved to another slot between steps continues exactly as if it had stayed.
     func testMovedSequenceContinues() throws {
