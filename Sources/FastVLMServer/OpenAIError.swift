@@ -23,6 +23,8 @@ struct OpenAIError: Error {
     static func loading(_ message: String) -> OpenAIError {
         OpenAIError(status: .serviceUnavailable, type: "unavailable_error", code: "model_loading", message: message)
     }
+    /// nginx's 499: nobody reads it, but /metrics counts it apart from server errors.
+    static let clientGone = OpenAIError(status: .init(code: 499), type: "client_closed_request", code: nil, message: "the client went away")
     static func server(_ message: String) -> OpenAIError {
         OpenAIError(status: .internalServerError, type: "server_error", code: nil, message: message)
     }

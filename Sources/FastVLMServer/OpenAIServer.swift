@@ -51,8 +51,16 @@ public final class OpenAIServer: @unchecked Sendable {
         router.post("/v1/chat/completions") { request, _ in
             let start = DispatchTime.now().uptimeNanoseconds
             let response: Response
-            do { response = try await self.chatCompletion(request, start: start) } catch let error as OpenAIError {
+            // A client that disconnects before a plain answer is done cancels it (its slot is
+            // freed at the next step); a streamed answer notices when a write fails.
+            do {
+                response = try await request.body.consumeWithCancellationOnInboundClose { body in
+                    try await self.chatCompletion(request, body: body, start: start)
+                }
+            } catch let error as OpenAIError {
                 response = error.response
+            } catch is CancellationError {
+                response = OpenAIError.clientGone.response
             } catch {
                 response = OpenAIError.server("\(error)").response
             }
@@ -92,11 +100,11 @@ public final class OpenAIServer: @unchecked Sendable {
 
     // MARK: chat completions
 
-    private func chatCompletion(_ request: Request, start: UInt64) async throws -> Response {
+    private func chatCompletion(_ request: Request, body requestBody: RequestBody, start: UInt64) async throws -> Response {
         if let denied = checkKey(request) { throw denied }
         let engine = try readyEngine()
         let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: configuration.maxBodyBytes) } catch is NIOTooManyBytesError {
+        do { body = try await requestBody.collect(upTo: configuration.maxBodyBytes) } catch is NIOTooManyBytesError {
             throw OpenAIError.tooLarge("the request body is above the limit of \(configuration.maxBodyBytes) bytes")
         }
         var parsed = try ChatCompletionRequest(json: Data(buffer: body), configuration: configuration)
@@ -105,7 +113,9 @@ public final class OpenAIServer: @unchecked Sendable {
         // Headers wait for the prompt to be in the cache, so a refusal still gets its status.
         var events = engine.answer(parsed.chat).makeAsyncIterator()
         do {
-            guard case .started? = try await events.next() else { throw OpenAIError.server("the answer ended before it started") }
+            guard case .started? = try await events.next() else {
+                throw Task.isCancelled ? OpenAIError.clientGone : OpenAIError.server("the answer ended before it started")
+            }
         } catch let error as EngineError {
             throw OpenAIError(error)
         }
@@ -136,6 +146,7 @@ public final class OpenAIServer: @unchecked Sendable {
         } catch let error as EngineError {
             throw OpenAIError(error)
         }
+        if Task.isCancelled { throw OpenAIError.clientGone }
         throw OpenAIError.server("the answer ended without finishing")
     }
 

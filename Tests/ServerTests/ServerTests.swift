@@ -84,6 +84,19 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(try server.metric("fastvlm_image_cache_hits_total"), hits + 2)
     }
 
+    /// A client that goes away frees its slot: the answer stops long before its token limit.
+    func testClientThatDisconnectsIsCancelled() throws {
+        let server = try runningServer()
+        let before = try server.metric("fastvlm_generated_tokens_total")
+        let r = try XCTUnwrap(client("disconnect", prompts: []) as? [String: Any])
+        XCTAssertEqual(r["gave_up"] as? Bool, true, "the answer came back within the client's 0.3 s")
+        let deadline = Date().addingTimeInterval(120)
+        while try server.metric("fastvlm_active_requests") > 0, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertEqual(try server.metric("fastvlm_active_requests"), 0)
+        XCTAssertLessThan(try server.metric("fastvlm_generated_tokens_total") - before, 470)
+        XCTAssertEqual(try XCTUnwrap(client("answer", prompts: ["Describe the image."]) as? [String: Any])["finish_reason"] as? String, "length")
+    }
+
     func testBadRequestsGetTheirStatusAndTheServerKeepsAnswering() throws {
         let r = try XCTUnwrap(client("errors", prompts: []) as? [String: Any])
         XCTAssertEqual(r["malformed_json"] as? Int, 400, "\(r)")

@@ -99,9 +99,21 @@ def errors(args):
     return out
 
 
+def disconnect(args):
+    """A plain request whose client gives up after 0.3 s, long before its 470 tokens."""
+    body = json.dumps({"model": args.model, "max_tokens": 470, "temperature": 0, "messages": messages("Describe the image.", data_uri(args.image))})
+    request = urllib.request.Request(args.base + "/v1/chat/completions", data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {args.key}"})
+    try:
+        urllib.request.urlopen(request, timeout=0.3).read()
+        return {"gave_up": False}
+    except Exception:
+        return {"gave_up": True}
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["answer", "concurrent", "sequential", "errors", "repeat"])
+    p.add_argument("command", choices=["answer", "concurrent", "sequential", "errors", "repeat", "disconnect"])
     p.add_argument("--base", required=True)
     p.add_argument("--key", default="none")
     p.add_argument("--model", required=True)
@@ -126,6 +138,8 @@ def main():
         # ignore bytes after the end marker).
         url = data_uri(args.image, extra=b"\0" + base64.b16encode(__import__("os").urandom(8)))
         result = [answer(args, q, False, url=url) for q in args.prompt]
+    elif args.command == "disconnect":
+        result = disconnect(args)
     else:
         result = errors(args)
     print(json.dumps(result))
