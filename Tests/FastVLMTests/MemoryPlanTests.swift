@@ -42,6 +42,12 @@ final class MemoryPlanTests: ValidatedDeviceTestCase {
         // The vision tower stays 16-bit under a quantized choice.
         XCTAssertEqual(q4.visionWeights, bf16.visionWeights)
         XCTAssertEqual(bf16.kvCache, q4.kvCache)
+        // Serving's decode slots each add a cache of the same size; an fp16 cache is half.
+        let served = MemoryPlan.make(w, format: .bf16, sixteenBit: .bf16, activations: .f16, capacity: 1024, kvCaches: 5, prefillChunk: 512, imageSize: 1024)
+        XCTAssertEqual(served.kvCache, 5 * bf16.kvCache)
+        XCTAssertEqual(served.total - bf16.total, 4 * bf16.kvCache)
+        let half = MemoryPlan.make(w, format: .bf16, sixteenBit: .bf16, activations: .f16, kvCache: .f16, capacity: 1024, prefillChunk: 512, imageSize: 1024)
+        XCTAssertEqual(2 * half.kvCache, bf16.kvCache)
     }
 
     /// `auto` takes the most accurate format that fits; a format that does not fit is refused

@@ -58,6 +58,8 @@ public final class FastVLMEngine: @unchecked Sendable {
                 progress: (String) -> Void = { _ in }) throws {
         guard runtime.backend == .gpu else { throw EngineError(.badRequest, "the engine runs on the GPU backend only") }
         guard options.queueLimit >= 0, options.timeoutSeconds > 0 else { throw EngineError(.badRequest, "the queue limit and timeout must be positive") }
+        var runtime = runtime
+        runtime.decodeSlots = options.slots
         pipeline = try FastVLMPipeline(folder: folder, runtime: runtime, progress: progress)
         guard let session = pipeline.language as? GPULanguageSession, let encoder = pipeline.encoder else {
             throw EngineError(.failed, "the GPU pipeline has no GPU decoder")

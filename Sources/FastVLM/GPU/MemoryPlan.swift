@@ -23,7 +23,7 @@ public struct MemoryPlan: Sendable, Equatable {
     ///     activation and KV-cache storage.
     public static func make(_ w: FastVLMWeights, format: WeightFormat, sixteenBit: WeightFormat, activations act: StorageType,
                             decoder: StorageType = .f32, kvCache: StorageType = .f32,
-                            capacity: Int, prefillChunk: Int, imageSize: Int) -> MemoryPlan {
+                            capacity: Int, kvCaches: Int = 1, prefillChunk: Int, imageSize: Int) -> MemoryPlan {
         let vision = WeightFormats.vision(format, sixteenBit: sixteenBit)
         let language = WeightFormats.language(format, sixteenBit: sixteenBit)
         let c = w.language.config
@@ -35,7 +35,8 @@ public struct MemoryPlan: Sendable, Equatable {
             languageBytes += linearBytes(stacking: [l.gate, l.up], language) + linearBytes(stacking: [l.down], language)
             languageBytes += vectorBytes(l.inputNorm.count) + vectorBytes(l.postAttentionNorm.count)
         }
-        let kv = 2 * c.layers * KVCacheBuffers.layerBytes(config: c, capacity: capacity, type: kvCache)
+        // The model's own cache, and one per decode slot when serving (BatchedDecoder).
+        let kv = kvCaches * 2 * c.layers * KVCacheBuffers.layerBytes(config: c, capacity: capacity, type: kvCache)
         return MemoryPlan(format: format, visionWeights: visionBytes(w.vision, vision) + linearBytes(stacking: [w.projector.fc1], vision)
                               + linearBytes(stacking: [w.projector.fc2], vision),
                           languageWeights: languageBytes, kvCache: kv,

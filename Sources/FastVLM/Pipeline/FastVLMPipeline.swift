@@ -30,6 +30,9 @@ public struct RuntimeOptions: Sendable {
     /// KV-cache positions to allocate (nil: what the request the pipeline is sized for needs,
     /// else `defaultContext`, both capped at the model's context).
     public var contextTokens: Int?
+    /// KV caches of `contextTokens` positions allocated beside the model's own, one per request
+    /// decoded together (FastVLMEngine's slots): counted in the memory plan before uploading.
+    public var decodeSlots = 0
     public static let defaultContext = 4096
 
     public init() {}

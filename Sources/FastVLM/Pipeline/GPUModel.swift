@@ -18,7 +18,7 @@ struct GPUModel {
         let sixteenBit = Self.sixteenBit(w)
         let (decoder, kvCache) = try runtime.decoderStorage(on: device)
         plan = try Self.chooseFormat(w, choice: runtime.weights, sixteenBit: sixteenBit, activations: activations,
-                                     decoder: decoder, kvCache: kvCache, capacity: capacity, imageSize: runtime.imageSize ?? w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
+                                     decoder: decoder, kvCache: kvCache, capacity: capacity, kvCaches: 1 + runtime.decodeSlots, imageSize: runtime.imageSize ?? w.vision.imageSize, heap: device.heapBytes, deviceName: device.capabilities.name)
         progress("uploading the vision encoder (\(WeightFormats.vision(plan.format, sixteenBit: sixteenBit).linear)) to \(device.capabilities.name)")
         encoder = try GPUVisionEncoder(device: device, vision: w.vision, projector: w.projector,
                                        formats: .vision(plan.format, sixteenBit: sixteenBit), activationType: activations, profiling: runtime.profiling,
@@ -35,10 +35,11 @@ struct GPUModel {
     /// The plan for the asked format, or for `auto` the first candidate that fits; a model
     /// that does not fit is refused with the figures and the formats that would.
     static func chooseFormat(_ w: FastVLMWeights, choice: WeightChoice, sixteenBit: WeightFormat, activations: StorageType,
-                             decoder: StorageType = .f32, kvCache: StorageType = .f32, capacity: Int,
+                             decoder: StorageType = .f32, kvCache: StorageType = .f32, capacity: Int, kvCaches: Int = 1,
                              imageSize: Int, heap: Int, deviceName: String) throws -> MemoryPlan {
         func plan(_ f: WeightFormat) -> MemoryPlan {
             MemoryPlan.make(w, format: f, sixteenBit: sixteenBit, activations: activations, decoder: decoder, kvCache: kvCache, capacity: capacity,
+                            kvCaches: kvCaches,
                             prefillChunk: GPULanguageModel.defaultPrefillChunk, imageSize: imageSize)
         }
         let candidates: [WeightFormat]
