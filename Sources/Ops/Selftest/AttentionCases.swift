@@ -42,10 +42,9 @@ extension Selftest {
         let splitCounts = Array(Set(KernelPolicy.KernelClass.allCases.map {
             KernelPolicy(capabilities: caps, choice: $0 == .cpu ? .cpu : .gpu).decodeAttentionSplits
         } + [3])).sorted()
-        // fp16 storage at one split count off the lengths (the combine reads the same parts).
         for variant in DecodeAttentionOp.Variant.allCases {
             for (act, cache) in SelftestData.storagePairs {
-                for splits in act == .f32 && cache == .f32 ? splitCounts : [3] {
+                for splits in splitCounts {
                     for s in decode {
                         var k = Case(op: "decode attention", variant: "\(variant.rawValue) \(pairName(act, cache)) splits \(splits)", shape: s.description) { device in
                             try decodeAttention(device, s, splits: splits, variant: variant, act: act, cache: cache)
