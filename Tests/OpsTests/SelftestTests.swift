@@ -19,6 +19,19 @@ final class SelftestTests: GPUTestCase {
             XCTAssertTrue(listed("causal attention", v.rawValue))
         }
         for v in DecodeAttentionOp.Variant.allCases { XCTAssertTrue(listed("decode attention", v.rawValue)) }
+        // The fp16 decoder storage: every (activations, KV cache) pair of the causal kernels.
+        for pair in ["a32 c32", "a16 c32", "a32 c16", "a16 c16"] {
+            XCTAssertTrue(listed("rope", "kv append " + pair), pair)
+            for v in AttentionVariant.allCases { XCTAssertTrue(listed("causal attention", "\(v.rawValue) \(pair)"), "\(v) \(pair)") }
+            for v in DecodeAttentionOp.Variant.allCases { XCTAssertTrue(listed("decode attention", "\(v.rawValue) \(pair)"), "\(v) \(pair)") }
+        }
+        for format in WeightFormat.allCases {
+            for rows in ["a32", "a16", "a16 -> f32"] { XCTAssertTrue(listed("linear", "gemv rmsnorm-input \(format.rawValue) \(rows)"), "\(format) \(rows)") }
+            XCTAssertTrue(listed("embedding", "\(format.rawValue) a16"), "\(format)")
+        }
+        for (op, variant) in [("rope", "in place a16"), ("embedding", "splice a16"), ("convert", "f32->f16"), ("convert", "f16->f32"), ("swiglu", "a16")] {
+            XCTAssertTrue(listed(op, variant), "\(op) \(variant)")
+        }
         for op in ["conv2d", "depthwise", "rmsnorm", "layernorm", "rope", "softmax", "elementwise", "swiglu", "embedding", "squeeze-excite",
                    "argmax", "sample", "layout", "convert", "policy linear", "policy decode attention"] {
             XCTAssertTrue(results.contains { $0.op == op }, op)
@@ -48,6 +61,23 @@ final class SelftestTests: GPUTestCase {
         let r = Selftest.run(c, on: device)
         XCTAssertEqual(r.verdict, .unsupported)
         XCTAssertTrue(Selftest.table([r]).contains("not supported: needs hardware this device lacks"))
+    }
+
+    /// Without 16-bit storage every fp16 case (activations, KV cache or output) is still a row,
+    /// marked not supported; the fp32 ones are not.
+    func testHalfCasesListedWithout16BitStorage() {
+        var caps = device.capabilities
+        caps.storageBuffer16BitAccess = false
+        let cases = Selftest.ropeCases(caps) + Selftest.attentionCases(caps) + Selftest.embeddingCases(caps) + Selftest.linearCases(caps)
+            + Selftest.layoutCases(caps) + Selftest.elementwiseCases(caps)
+        func half(_ c: Selftest.Case) -> Bool {
+            c.variant.split(separator: " ").contains { $0 == "a16" || $0 == "c16" || $0.hasPrefix("f16->") || $0.hasSuffix("->f16") }
+        }
+        XCTAssertGreaterThan(cases.filter(half).count, 50)
+        for c in cases where half(c) { XCTAssertNotNil(c.unsupported, "\(c.op) \(c.variant) \(c.shape)") }
+        let full = cases.filter { ["rope", "causal attention", "embedding"].contains($0.op) && !half($0) }
+        XCTAssertGreaterThan(full.count, 10)
+        for c in full { XCTAssertNil(c.unsupported, "\(c.op) \(c.variant) \(c.shape)") }
     }
 
     /// A wrong result or a throwing kernel is a FAIL row.

@@ -3,7 +3,7 @@ import VulkanCore
 extension Selftest {
     /// Every LinearOp variant (LinearOp.Variant.allCases, so new ones appear by themselves) x
     /// weight format x activation storage, with the epilogue varied by shape, plus the GEMV over
-    /// stacked SwiGLU rows.
+    /// stacked SwiGLU rows and over rows under a folded RMSNorm.
     static func linearCases(_ caps: DeviceCapabilities) -> [Case] {
         // M x N x K: sizes off every tile, K odd or not a multiple of 4 where the format allows.
         let plain = [(1, 5, 3), (2, 7, 12), (8, 65, 36), (37, 61, 100), (130, 257, 68)]
@@ -50,7 +50,51 @@ extension Selftest {
                 cases.append(c)
             }
         }
+        cases += rmsNormInputCases(caps, plain: [(1, 130, 100), (3, 33, 36)], blocked: [(1, 5, 64), (3, 33, 192)])
         return cases
+    }
+
+    /// The GEMV over rows under a folded RMSNorm per weight format and row storage, and fp32
+    /// output over fp16 rows (the LM head); rows far from unit scale in both directions.
+    static func rmsNormInputCases(_ caps: DeviceCapabilities, plain: [(Int, Int, Int)], blocked: [(Int, Int, Int)]) -> [Case] {
+        var cases: [Case] = []
+        for format in WeightFormat.allCases {
+            for (storage, output) in [(StorageType.f32, StorageType.f32), (.f16, .f16), (.f16, .f32)] {
+                let name = "gemv rmsnorm-input \(format.rawValue) \(SelftestData.storageName(storage))" + (output == storage ? "" : " -> f32")
+                for (i, (m, n, k)) in (format.isQuantized ? blocked : plain).enumerated() {
+                    var c = Case(op: "linear", variant: name, shape: "\(m)x\(n)x\(k) rows x\(i == 0 ? 40 : 0.05)") { device in
+                        try rmsNormInput(device, m: m, n: n, k: k, format: format, storage: storage, output: output, scale: i == 0 ? 40 : 0.05)
+                    }
+                    c.unsupported = SelftestData.unsupported(storage, caps)
+                        ?? (LinearOp.supports(.gemv, caps: caps, m: m, k: k, format: format) ? nil : "LinearOp.supports is false on this device")
+                    cases.append(c)
+                }
+            }
+        }
+        return cases
+    }
+
+    /// y = residual + bias + RMSNorm(x) W^T; the normalised row is never stored, so only the
+    /// stored rows, residual and output are rounded.
+    static func rmsNormInput(_ device: Device, m: Int, n: Int, k: Int, format: WeightFormat, storage: StorageType, output: StorageType,
+                             scale: Float) throws -> Comparison {
+        let eps: Float = 1e-6
+        let x = SelftestData.rounded(SelftestData.values(m * k, seed: UInt64(61 + k), scale: scale), to: storage)
+        let g = SelftestData.values(k, seed: UInt64(62 + k), scale: 2)
+        let w = SelftestData.values(n * k, seed: UInt64(63 + n), scale: 0.5)
+        let b = SelftestData.values(n, seed: 64)
+        let res = SelftestData.rounded(SelftestData.values(m * n, seed: 65), to: output)
+        let weight = try LinearWeight(device: device, values: w, rows: n, cols: k, format: format)
+        let (gx, gg, gb, gr) = (try SelftestData.upload(device, x, as: storage), try SelftestData.upload(device, g), try SelftestData.upload(device, b),
+                                try SelftestData.upload(device, res, as: output))
+        try SelftestData.run(device, "linear rmsnorm") {
+            try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, residual: gr.view, activations: storage,
+                                output: output, variant: .gemv, input: .rmsNorm(weight: gg.view, eps: eps))
+        }
+        let normed = Reference.rmsNorm(x, rows: m, width: k, weight: g, eps: eps)
+        let lin = Reference.linear(x: normed, m: m, k: k, weight: WeightPacking.roundTrip(w, rows: n, cols: k, format: format), n: n, bias: b)
+        return Comparison(got: try SelftestData.download(device, gr, m * n, as: output), want: (0..<m * n).map { res[$0] + lin[$0] },
+                          tolerance: SelftestData.tolerance(output))
     }
 
     static func linear(_ device: Device, m: Int, n: Int, k: Int, format: WeightFormat, storage: StorageType,

@@ -1,23 +1,60 @@
 import VulkanCore
 
 extension Selftest {
-    /// Token embedding per table format, image ids left untouched.
+    /// Token embedding per table format and output storage (image ids left untouched), and the
+    /// splice of fp32 image rows into the embedded rows per storage.
     static func embeddingCases(_ caps: DeviceCapabilities) -> [Case] {
-        WeightFormat.allCases.map { format in
-            let (vocab, hidden) = (37, 64)
-            return Case(op: "embedding", variant: format.rawValue, shape: "vocab \(vocab) x \(hidden), 6 ids") { device in
-                let table = SelftestData.values(vocab * hidden, seed: 12)
-                let ids: [UInt32] = [0, 36, 5, EmbeddingOp.imageToken, 5, 17]
-                let weight = try LinearWeight(device: device, values: table, rows: vocab, cols: hidden, format: format)
-                let (gids, gout) = (try device.upload(ids), try SelftestData.upload(device, [Float](repeating: 7, count: ids.count * hidden)))
-                try SelftestData.run(device, "embedding") { try EmbeddingOp.encode($0, table: weight, ids: gids.view, out: gout.view, tokens: ids.count) }
-                let stored = WeightPacking.roundTrip(table, rows: vocab, cols: hidden, format: format)
-                let want = ids.flatMap { id -> [Float] in
-                    id == EmbeddingOp.imageToken ? [Float](repeating: 7, count: hidden) : Array(stored[Int(id) * hidden ..< Int(id + 1) * hidden])
+        var cases: [Case] = []
+        for format in WeightFormat.allCases {
+            for storage in SelftestData.storages {
+                let (vocab, hidden) = (37, 64)
+                var k = Case(op: "embedding", variant: "\(format.rawValue) \(SelftestData.storageName(storage))", shape: "vocab \(vocab) x \(hidden), 6 ids") { device in
+                    try embedding(device, vocab: vocab, hidden: hidden, format: format, storage: storage)
                 }
-                return Comparison(got: try SelftestData.download(device, gout, ids.count * hidden), want: want, tolerance: 0, exact: true)
+                k.unsupported = SelftestData.unsupported(storage, caps)
+                cases.append(k)
             }
         }
+        // T rows, hidden, image rows, first image row taken, row it lands on, rows spliced: offsets off any alignment.
+        for storage in SelftestData.storages {
+            for (t, hidden, imageRows, row, first, count) in [(10, 8, 4, 0, 3, 4), (9, 7, 6, 3, 1, 2)] {
+                var k = Case(op: "embedding", variant: "splice \(SelftestData.storageName(storage))",
+                             shape: "T\(t) x \(hidden), image rows \(row)..<\(row + count) at \(first)") { device in
+                    let image = SelftestData.values(imageRows * hidden, seed: UInt64(hidden), scale: 30)
+                    let base = SelftestData.rounded(SelftestData.values(t * hidden, seed: 4), to: storage)
+                    let (gimage, gout) = (try SelftestData.upload(device, image), try SelftestData.upload(device, base, as: storage))
+                    try SelftestData.run(device, "embedding splice") {
+                        try EmbeddingOp.splice($0, rows: gimage.view, from: row, into: gout.view, at: first, count: count, hidden: hidden, activations: storage)
+                    }
+                    var want = base
+                    want.replaceSubrange(first * hidden ..< (first + count) * hidden,
+                                         with: SelftestData.rounded(Array(image[row * hidden ..< (row + count) * hidden]), to: storage))
+                    return Comparison(got: try SelftestData.download(device, gout, t * hidden, as: storage), want: want, tolerance: 0, exact: true)
+                }
+                k.unsupported = SelftestData.unsupported(storage, caps)
+                cases.append(k)
+            }
+        }
+        return cases
+    }
+
+    /// Rows of the table as stored, rounded once to fp16 for fp16 output: exact, except that a
+    /// dequantized value within fp32 rounding of an fp16 rounding boundary may round either way.
+    static func embedding(_ device: Device, vocab: Int, hidden: Int, format: WeightFormat, storage: StorageType) throws -> Comparison {
+        let table = SelftestData.values(vocab * hidden, seed: 12)
+        let ids: [UInt32] = [0, 36, 5, EmbeddingOp.imageToken, 5, 17]
+        let weight = try LinearWeight(device: device, values: table, rows: vocab, cols: hidden, format: format)
+        let (gids, gout) = (try device.upload(ids), try SelftestData.upload(device, [Float](repeating: 7, count: ids.count * hidden), as: storage))
+        try SelftestData.run(device, "embedding") {
+            try EmbeddingOp.encode($0, table: weight, ids: gids.view, out: gout.view, tokens: ids.count, activations: storage)
+        }
+        let stored = SelftestData.rounded(WeightPacking.roundTrip(table, rows: vocab, cols: hidden, format: format), to: storage)
+        let want = ids.flatMap { id -> [Float] in
+            id == EmbeddingOp.imageToken ? [Float](repeating: 7, count: hidden) : Array(stored[Int(id) * hidden ..< Int(id + 1) * hidden])
+        }
+        let got = try SelftestData.download(device, gout, ids.count * hidden, as: storage)
+        if format.isQuantized && storage == .f16 { return Comparison(got: got, want: want, tolerance: SelftestData.tolerance(.f16)) }
+        return Comparison(got: got, want: want, tolerance: 0, exact: true)
     }
 
     /// Squeeze-excite per weight format and activation storage; channel counts off the mean workgroup's lanes.
@@ -93,7 +130,7 @@ extension Selftest {
         return cases
     }
 
-    /// CHW <-> HWC transposes (fp32 or fp16 output) and the fp16 -> fp32 conversion.
+    /// CHW <-> HWC transposes (fp32 or fp16 output) and the fp16 <-> fp32 conversions.
     static func layoutCases(_ caps: DeviceCapabilities) -> [Case] {
         var cases: [Case] = []
         for (c, h, w) in [(3, 5, 7), (96, 17, 9)] {
@@ -120,6 +157,18 @@ extension Selftest {
                 let (gx, gy) = (try SelftestData.upload(device, x, as: .f16), try SelftestData.output(device, count))
                 try SelftestData.run(device, "convert") { try ConvertOp.halfToFloat($0, x: gx.view, y: gy.view, count: count) }
                 return Comparison(got: try SelftestData.download(device, gy, count), want: x, tolerance: 0, exact: true)
+            }
+            k.unsupported = SelftestData.unsupported(.f16, caps)
+            cases.append(k)
+        }
+        // Round to nearest, at element offsets no binding could take.
+        for (count, xOffset, yOffset) in [(1, 0, 0), (1001, 3, 5)] {
+            var k = Case(op: "convert", variant: "f32->f16", shape: "\(count) at \(xOffset) -> \(yOffset)") { device in
+                let x = SelftestData.values(xOffset + count, seed: 10, scale: 100)
+                let (gx, gy) = (try SelftestData.upload(device, x), try SelftestData.output(device, yOffset + count, as: .f16))
+                try SelftestData.run(device, "convert") { try ConvertOp.floatToHalf($0, x: gx.view, xOffset: xOffset, y: gy.view, yOffset: yOffset, count: count) }
+                return Comparison(got: Array(try SelftestData.download(device, gy, yOffset + count, as: .f16)[yOffset...]),
+                                  want: SelftestData.rounded(Array(x[xOffset...]), to: .f16), tolerance: 0, exact: true)
             }
             k.unsupported = SelftestData.unsupported(.f16, caps)
             cases.append(k)

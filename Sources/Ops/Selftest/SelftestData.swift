@@ -52,6 +52,9 @@ enum SelftestData {
     }
 
     static let storages: [StorageType] = [.f32, .f16]
+
+    /// (activations, KV cache) storage pairs of the decoder kernels.
+    static let storagePairs: [(StorageType, StorageType)] = [(.f32, .f32), (.f16, .f32), (.f32, .f16), (.f16, .f16)]
 }
 
 extension SelftestData {
@@ -70,4 +73,6 @@ extension SelftestData {
     }
 
     static func storageName(_ type: StorageType) -> String { type == .f16 ? "a16" : "a32" }
+
+    static func cacheName(_ type: StorageType) -> String { type == .f16 ? "c16" : "c32" }
 }
