@@ -29,6 +29,11 @@ final class MixedStorageTests: GPUTestCase {
         return r
     }
 
+    /// res + lin, and everything but the wide value (whose fp32 rounding at 3e6, 0.25, would
+    /// swamp the comparison; it is checked on its own).
+    func expected(_ res: [Float], _ lin: [Float]) -> [Float] { zip(res, lin).map { $0 + $1 } }
+    func narrow(_ v: [Float], _ count: Int) -> [Float] { v.enumerated().filter { $0.offset != count / 2 }.map(\.element) }
+
     func testFP32OutputOverFP16RowsEveryKernel() throws {
         try XCTSkipUnless(device.capabilities.storageBuffer16BitAccess, "no 16-bit storage")
         for variant in LinearOp.Variant.allCases {
@@ -45,7 +50,7 @@ final class MixedStorageTests: GPUTestCase {
                                                   activations: .f16, output: .f32, variant: variant) }
                     let lin = Reference.linear(x: x, m: m, k: k, weight: stored(w, rows: n, cols: k, format: format), n: n, bias: b)
                     let got = try read(gy, m * n)
-                    XCTAssertLessThan(nmse(zip(got, res).map { $0 - $1 }, lin), wideTolerance(format, variant), "\(variant) \(format) \(m)x\(n)x\(k)")
+                    XCTAssertLessThan(nmse(narrow(got, m * n), narrow(expected(res, lin), m * n)), wideTolerance(format, variant), "\(variant) \(format) \(m)x\(n)x\(k)")
                     XCTAssertEqual(got[m * n / 2], res[m * n / 2] + lin[m * n / 2], accuracy: 1, "\(variant) \(format) \(m)x\(n)x\(k): the wide residual")
                     ran += 1
                 }
@@ -70,7 +75,7 @@ final class MixedStorageTests: GPUTestCase {
                 let gated = (0..<m * k).map { i in Reference.silu(gateUp[(i / k) * 2 * k + i % k]) * gateUp[(i / k) * 2 * k + k + i % k] }
                 let lin = Reference.linear(x: gated, m: m, k: k, weight: stored(w, rows: n, cols: k, format: format), n: n, bias: nil)
                 let got = try read(gy, m * n)
-                XCTAssertLessThan(nmse(zip(got, res).map { $0 - $1 }, lin), wideTolerance(format, .gemv), "\(format) \(m)x\(n)x\(k)")
+                XCTAssertLessThan(nmse(narrow(got, m * n), narrow(expected(res, lin), m * n)), wideTolerance(format, .gemv), "\(format) \(m)x\(n)x\(k)")
                 XCTAssertEqual(got[m * n / 2], res[m * n / 2] + lin[m * n / 2], accuracy: 1, "\(format) \(m)x\(n)x\(k): the wide residual")
                 ran += 1
             }
