@@ -13,8 +13,9 @@
 // rows of X itself (K values: cheap beside the weight rows it reads), loads X times the norm
 // weight, and scales each dot product by 1 / sqrt(mean(x^2) + eps). That saves the norm's
 // dispatch, its barrier and the normalised row.
-// OUT_F32: Y (and the residual) fp32 under fp16 X: the LM head over the decoder's fp16 last row
-// writes the fp32 logits sampling reads, with no conversion dispatch.
+// OUT_F32 / IN_F32 (Shaders/include/activation_type.glsl): fp32 Y and residual over fp16 X
+// (o_proj and down_proj adding into the decoder's fp32 residual stream; the LM head writing
+// fp32 logits), or fp16 Y over fp32 X (the folded-norm projections reading that stream).
 // variant: gemv_f16 WEIGHT_F16
 // variant: gemv_f16_swiglu WEIGHT_F16 SWIGLU_INPUT
 // variant: gemv_f16_a16 WEIGHT_F16 ACT_F16
@@ -50,6 +51,21 @@
 // variant: gemv_bf16_a16_norm_out32 WEIGHT_BF16 ACT_F16 NORM_INPUT OUT_F32
 // variant: gemv_q8_a16_norm_out32 WEIGHT_Q8 ACT_F16 NORM_INPUT OUT_F32
 // variant: gemv_q4_a16_norm_out32 WEIGHT_Q4 ACT_F16 NORM_INPUT OUT_F32
+// variant: gemv_f16_a16_out32 WEIGHT_F16 ACT_F16 OUT_F32
+// variant: gemv_f32_a16_out32 WEIGHT_F32 ACT_F16 OUT_F32
+// variant: gemv_bf16_a16_out32 WEIGHT_BF16 ACT_F16 OUT_F32
+// variant: gemv_q8_a16_out32 WEIGHT_Q8 ACT_F16 OUT_F32
+// variant: gemv_q4_a16_out32 WEIGHT_Q4 ACT_F16 OUT_F32
+// variant: gemv_f16_a16_swiglu_out32 WEIGHT_F16 ACT_F16 SWIGLU_INPUT OUT_F32
+// variant: gemv_f32_a16_swiglu_out32 WEIGHT_F32 ACT_F16 SWIGLU_INPUT OUT_F32
+// variant: gemv_bf16_a16_swiglu_out32 WEIGHT_BF16 ACT_F16 SWIGLU_INPUT OUT_F32
+// variant: gemv_q8_a16_swiglu_out32 WEIGHT_Q8 ACT_F16 SWIGLU_INPUT OUT_F32
+// variant: gemv_q4_a16_swiglu_out32 WEIGHT_Q4 ACT_F16 SWIGLU_INPUT OUT_F32
+// variant: gemv_f16_a16_norm_in32 WEIGHT_F16 ACT_F16 NORM_INPUT IN_F32
+// variant: gemv_f32_a16_norm_in32 WEIGHT_F32 ACT_F16 NORM_INPUT IN_F32
+// variant: gemv_bf16_a16_norm_in32 WEIGHT_BF16 ACT_F16 NORM_INPUT IN_F32
+// variant: gemv_q8_a16_norm_in32 WEIGHT_Q8 ACT_F16 NORM_INPUT IN_F32
+// variant: gemv_q4_a16_norm_in32 WEIGHT_Q4 ACT_F16 NORM_INPUT IN_F32
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -62,11 +78,6 @@ layout(std430, binding = 0) readonly buffer X { ACT_VEC4 x4[]; };
 #define WEIGHT_BINDING 1
 #include "weight_load.glsl"
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-#ifdef OUT_F32
-#define OUT_T float
-#else
-#define OUT_T ACT_T
-#endif
 layout(std430, binding = 3) writeonly buffer Y { OUT_T y[]; };
 layout(std430, binding = 4) readonly buffer Residual { OUT_T residual[]; };
 layout(std430, binding = 5) readonly buffer Scale { float scale[]; };

@@ -20,6 +20,11 @@
 // variant: linear_coopmat_q8_a16 WEIGHT_Q8 ACT_F16
 // variant: linear_coopmat_q4 WEIGHT_Q4
 // variant: linear_coopmat_q4_a16 WEIGHT_Q4 ACT_F16
+// variant: linear_coopmat_f16_a16_out32 WEIGHT_F16 ACT_F16 OUT_F32
+// variant: linear_coopmat_f32_a16_out32 WEIGHT_F32 ACT_F16 OUT_F32
+// variant: linear_coopmat_bf16_a16_out32 WEIGHT_BF16 ACT_F16 OUT_F32
+// variant: linear_coopmat_q8_a16_out32 WEIGHT_Q8 ACT_F16 OUT_F32
+// variant: linear_coopmat_q4_a16_out32 WEIGHT_Q4 ACT_F16 OUT_F32
 #extension GL_GOOGLE_include_directive : require
 #extension GL_NV_cooperative_matrix : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
@@ -43,8 +48,8 @@ layout(std430, binding = 0) readonly buffer X4 { ACT_VEC4 x4[]; };
 #define WEIGHT_BINDING 1
 #include "weight_load.glsl"
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
-layout(std430, binding = 4) readonly buffer Residual { ACT_T residual[]; };
+layout(std430, binding = 3) writeonly buffer Y { OUT_T y[]; };
+layout(std430, binding = 4) readonly buffer Residual { OUT_T residual[]; };
 layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
@@ -101,7 +106,7 @@ void main() {
             uint mBase = mTile + (2 * warpM + i) * CM, nBase = nTile + (2 * warpN + j) * CN;
             for (uint e = lane; e < CM * CN; e += gl_SubgroupSize) {
                 uint m = mBase + e / CN, n = nBase + e % CN;
-                if (m < pc.M && n < pc.N) y[m * pc.ldy + pc.n0 + n] = ACT_T(linear_epilogue(Cs[stage + e], m, n));
+                if (m < pc.M && n < pc.N) y[m * pc.ldy + pc.n0 + n] = OUT_T(linear_epilogue(Cs[stage + e], m, n));
             }
             // The next tile overwrites this staging area.
             subgroupBarrier();

@@ -16,6 +16,11 @@
 // variant: linear_subgroup_q8_a16 WEIGHT_Q8 ACT_F16
 // variant: linear_subgroup_q4 WEIGHT_Q4
 // variant: linear_subgroup_q4_a16 WEIGHT_Q4 ACT_F16
+// variant: linear_subgroup_f16_a16_out32 WEIGHT_F16 ACT_F16 OUT_F32
+// variant: linear_subgroup_f32_a16_out32 WEIGHT_F32 ACT_F16 OUT_F32
+// variant: linear_subgroup_bf16_a16_out32 WEIGHT_BF16 ACT_F16 OUT_F32
+// variant: linear_subgroup_q8_a16_out32 WEIGHT_Q8 ACT_F16 OUT_F32
+// variant: linear_subgroup_q4_a16_out32 WEIGHT_Q4 ACT_F16 OUT_F32
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -28,8 +33,8 @@ layout(std430, binding = 0) readonly buffer X { ACT_VEC4 x4[]; };
 #define WEIGHT_BINDING 1
 #include "weight_load.glsl"
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { ACT_T y[]; };
-layout(std430, binding = 4) readonly buffer Residual { ACT_T residual[]; };
+layout(std430, binding = 3) writeonly buffer Y { OUT_T y[]; };
+layout(std430, binding = 4) readonly buffer Residual { OUT_T residual[]; };
 layout(std430, binding = 5) readonly buffer Scale { float scale[]; };
 #include "linear_epilogue.glsl"
 
@@ -72,7 +77,7 @@ void main() {
             if (m >= pc.M) break;
             for (uint r = 0; r < NR; r++) {
                 uint n = nb + r * sg;
-                if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = ACT_T(linear_epilogue(acc[i][r], m, n));
+                if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = OUT_T(linear_epilogue(acc[i][r], m, n));
             }
         }
     }

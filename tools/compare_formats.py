@@ -14,7 +14,8 @@ engine dumped), the leading greedy tokens that match (equal to the run of
 teacher-forced agreement from the start), teacher-forced top-1 agreement, decode tokens/s and
 the bytes moved per decoded token as the profile counts them, and transformers' top-1 margin at
 the first difference (a flip inside the format's logit noise is not an error of the kernels).
---decoder-storage f16 runs the language model with fp16 activation rows and KV cache (a list
+--decoder-storage f16 runs the language model with fp16 activation rows and KV cache, the residual
+stream fp32 (a list
 gives a row per format and storage). Extra
 environment for the binary (a Vulkan driver, say) passes through.
 """

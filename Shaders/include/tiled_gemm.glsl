@@ -89,7 +89,7 @@ void main() {
             for (uint h = 0; h < TN_GROUPS; h++) {
                 for (uint j = 0; j < 4; j++) {
                     uint n = nTile + 64u * h + 4u * tx + j;
-                    if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = ACT_T(linear_epilogue(acc[4 * g + i][h][j], m, n));
+                    if (n < pc.N) y[m * pc.ldy + pc.n0 + n] = OUT_T(linear_epilogue(acc[4 * g + i][h][j], m, n));
                 }
             }
         }

@@ -142,8 +142,9 @@ public struct KernelPolicy {
 
     private var sixteenBitMath: Bool { capabilities.shaderFloat16 && capabilities.storageBuffer16BitAccess }
 
-    /// Storage of the decoder's activations (norms, softmax and accumulators stay fp32):
-    /// f16 on the GPU class where the device has fp16 arithmetic and 16-bit storage.
+    /// Storage of the decoder's activation rows (norms, softmax and accumulators stay fp32, and
+    /// so does the residual stream between layers): f16 on the GPU class where the device has
+    /// fp16 arithmetic and 16-bit storage.
     public var decoderActivations: StorageType { isGPU && sixteenBitMath ? .f16 : .f32 }
 
     /// Storage of the KV cache (half the bytes in f16): as the decoder's activations.

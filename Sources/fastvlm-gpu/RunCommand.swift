@@ -16,7 +16,7 @@ struct RuntimeArguments: ParsableArguments {
     @Option(help: "GPU activation storage in the vision encoder: f16 or f32 (default: f16 where the device has 16-bit storage).")
     var activations: StorageType?
 
-    @Option(help: "GPU storage of the language model's activations and KV cache: f32 or f16 (default: the kernel policy's, f16 under gpu kernels with shaderFloat16 and 16-bit storage).")
+    @Option(help: "GPU storage of the language model's activation rows and KV cache: f32 or f16; the residual stream stays f32 (default: the kernel policy's, f16 under gpu kernels with shaderFloat16 and 16-bit storage).")
     var decoderStorage: StorageType?
 
     @Option(help: "Vulkan device index from `fastvlm-gpu devices` (default: FASTVLM_DEVICE, else the best GPU).")

@@ -37,7 +37,7 @@ final class CooperativeMatrixTests: GPUTestCase {
         let names = ShaderLibrary.linear_coopmat_variants.map(\.name)
         for format in WeightFormat.allCases {
             for activations in [StorageType.f32, .f16] {
-                let shader = try LinearOp.shader(.coopmat, weights: format, activations: activations)
+                let shader = try LinearOp.shader(.coopmat, weights: format, x: activations, y: activations)
                 XCTAssertTrue(names.contains(shader.name))
                 let words = shader.words
                 XCTAssertEqual(words.first, 0x0723_0203, "\(shader.name): SPIR-V magic")

@@ -123,9 +123,10 @@ final class BatchedDecoder {
             LanguageResources(config: c, weights: shared.weights, activations: shared.activations, cache: caches[k.slot], frequencies: shared.frequencies,
                               step: steps[k.slot], logits: shared.logits)
         }
-        let x = try recording.arena.tensor([m, c.hiddenSize], shared.activations)
+        // The residual stream is fp32 whatever the rows' storage (GPULanguageRecorder).
+        let x = try recording.arena.tensor([m, c.hiddenSize], .f32)
         try EmbeddingOp.encode(recording.seq, table: model.embedding, ids: ids.view.slice(offset: 0, size: m * 4), out: x.view, tokens: m,
-                               activations: shared.activations)
+                               activations: .f32)
         let backend = BatchedRecorder(seq: recording.seq, arena: recording.arena, shared: shared, rows: rowResources, fusesSwiGLU: model.fusesSwiGLU,
                                       foldsNorms: model.foldsNorms)
         let logits = try Qwen2.forward(model.host, embeddings: x, on: backend)

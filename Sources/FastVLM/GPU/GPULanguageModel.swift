@@ -100,7 +100,8 @@ public final class GPULanguageModel {
         try Self.validate(weights, capacity: capacity, sampleVocabulary: sampleVocabulary)
         try Self.requireStorage(activations, for: "decoder activations", on: device.capabilities)
         try Self.requireStorage(kvCache, for: "KV caches", on: device.capabilities)
-        let widest = activations.size * max(2 * c.intermediateSize, (c.heads + 2 * c.kvHeads) * c.headDim, c.hiddenSize)
+        // The residual stream's rows are fp32 whatever the storage of the others.
+        let widest = max(activations.size * max(2 * c.intermediateSize, (c.heads + 2 * c.kvHeads) * c.headDim), 4 * c.hiddenSize)
         let fits = device.capabilities.maxStorageBufferRange / widest
         guard fits > 0 else { throw GPULanguageModelError("one activation row (\(widest) bytes) exceeds the device's binding limit") }
         let chunk = max(1, min(prefillChunk ?? Self.defaultPrefillChunk, fits))
@@ -209,12 +210,13 @@ public final class GPULanguageModel {
             throw error
         }
         let chosen = try resources.step.readChosen()
-        // fp16 rows hold at most 65504: image rows or hidden states beyond that (weights not
-        // trained for it, such as unscaled random ones) end as inf/NaN logits. Checked once per
-        // prompt, not per token, rather than answering from NaN.
+        // fp16 rows hold at most 65504: the residual stream is fp32, but rows derived from it
+        // (q/k/v, attention output, gate/up, their products) beyond that (weights not trained
+        // for it, such as unscaled random ones) end as inf/NaN logits. Checked once per prompt,
+        // not per token, rather than answering from NaN.
         if activations == .f16, try !lastLogits().allSatisfy(\.isFinite) {
             length = startLength
-            throw GPULanguageModelError("the decoder overflowed fp16 activation storage (image rows or hidden states beyond 65504); use fp32 decoder storage (--decoder-storage f32)")
+            throw GPULanguageModelError("the decoder overflowed fp16 activation storage (projections or MLP rows beyond 65504); use fp32 decoder storage (--decoder-storage f32)")
         }
         prefillStats = total
         if profiling {
@@ -299,22 +301,23 @@ public final class GPULanguageModel {
 
     private func recordDecode(greedy: Bool) throws -> LanguageRecording {
         let recording = LanguageRecording(device: device, label: greedy ? "decode" : "decode (sampled)", profiling: profiling, arenaChunk: 4 << 20)
-        let x = try recording.arena.tensor([1, config.hiddenSize], activations)
-        try EmbeddingOp.encode(recording.seq, table: embedding, ids: resources.step.token, out: x.view, tokens: 1, activations: activations)
+        let x = try recording.arena.tensor([1, config.hiddenSize], .f32)
+        try EmbeddingOp.encode(recording.seq, table: embedding, ids: resources.step.token, out: x.view, tokens: 1, activations: .f32)
         try forwardAndSample(recording, embeddings: x, greedy: greedy)
         return recording
     }
 
     private func recordPrefill(_ key: PrefillKey, image: BufferView?) throws -> LanguageRecording {
         let (t, h) = (key.tokens, config.hiddenSize)
-        let perToken = 3 * config.intermediateSize + 4 * h + 2 * (config.heads + 2 * config.kvHeads) * config.headDim
-        let recording = LanguageRecording(device: device, label: "prefill \(t)", profiling: profiling, arenaChunk: max(1 << 20, t * perToken * activations.size))
+        let chunk = max(1 << 20, t * MemoryPlan.languageBytesPerToken(config, act: activations))
+        let recording = LanguageRecording(device: device, label: "prefill \(t)", profiling: profiling, arenaChunk: chunk)
         let seq = recording.seq
-        let x = try recording.arena.tensor([t, h], activations)
-        try EmbeddingOp.encode(seq, table: embedding, ids: promptIDs.view.slice(offset: 0, size: t * 4), out: x.view, tokens: t, activations: activations)
+        // The residual stream (embeddings and spliced image rows first) is fp32.
+        let x = try recording.arena.tensor([t, h], .f32)
+        try EmbeddingOp.encode(seq, table: embedding, ids: promptIDs.view.slice(offset: 0, size: t * 4), out: x.view, tokens: t, activations: .f32)
         if let image {
             for run in key.runs {
-                try EmbeddingOp.splice(seq, rows: image, from: run.row, into: x.view, at: run.position, count: run.count, hidden: h, activations: activations)
+                try EmbeddingOp.splice(seq, rows: image, from: run.row, into: x.view, at: run.position, count: run.count, hidden: h, activations: .f32)
             }
         }
         if key.last {

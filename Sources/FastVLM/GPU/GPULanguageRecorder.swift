@@ -6,7 +6,7 @@ import VulkanCore
 struct LanguageResources {
     let config: Qwen2Config
     let weights: GPUWeightStore
-    /// Storage of every activation row (the logits excepted).
+    /// Storage of every activation row but the residual stream and the logits (both fp32).
     let activations: StorageType
     let cache: KVCacheBuffers
     let frequencies: DeviceBuffer
@@ -18,7 +18,11 @@ struct LanguageResources {
 /// `LanguageBackend` on the GPU: each call records its kernels into a CommandSequence
 /// instead of computing, so `Qwen2.forward` run once over this backend yields a replayable
 /// prefill (T tokens) or decode step (T = 1). Tensors are [rows][width] in the resources'
-/// activation storage (fp32 or fp16; arithmetic fp32) from a TensorArena whose memory is
+/// activation storage (fp32 or fp16; arithmetic fp32), except the residual stream (the
+/// embeddings, each o_proj / down_proj output with its residual add, the final hidden state):
+/// that stays fp32, as hidden states outgrow fp16 (Qwen2 checkpoints reach 1e4 and beyond),
+/// and only the rows derived from it (normed, q/k/v, attention, gate/up) take the 16-bit
+/// storage. Tensors come from a TensorArena whose memory is
 /// reused by lifetime; the positions come from the step buffer, so a recording does not
 /// depend on where in the cache it runs.
 final class GPULanguageRecorder: LanguageBackend {
@@ -68,7 +72,8 @@ final class GPULanguageRecorder: LanguageBackend {
             return normed
         }
         let y = try arena.tensor(x.shape, act)
-        try RowNormOp.encode(seq, .rms, x: x.view, weight: w.view, y: y.view, rows: rows(x), width: width(x), eps: r.config.rmsNormEps, activations: act)
+        try RowNormOp.encode(seq, .rms, x: x.view, weight: w.view, y: y.view, rows: rows(x), width: width(x), eps: r.config.rmsNormEps,
+                             activations: x.type, output: act)
         return y
     }
 
@@ -96,6 +101,7 @@ final class GPULanguageRecorder: LanguageBackend {
 
     func multiply(_ a: GPUTensor, _ b: GPUTensor) throws -> GPUTensor {
         try requireComputed(a, b)
+        guard a.type == act, b.type == act else { throw GPULanguageModelError("internal: multiply over the residual stream's fp32 rows") }
         let y = try arena.tensor(a.shape, act)
         try ElementwiseOp.encode(seq, .mul, a: a.view, b: b.view, y: y.view, count: a.count, activations: act)
         return y
@@ -168,26 +174,21 @@ final class GPULanguageRecorder: LanguageBackend {
         try requireComputed(x)
         let (t, w) = (rows(x), width(x))
         if t == 1 { return x }
-        let a = act.size
-        let y = try arena.tensor([1, w], act)
+        let a = x.type.size
+        let y = try arena.tensor([1, w], x.type)
         try seq.copy(from: x.view.slice(offset: (t - 1) * w * a, size: w * a), to: y.view)
         return y
     }
 
     /// Writes the model's logits row (a persistent buffer, not the arena; arena rows for several), fp32 whatever the
     /// activation storage: sampling reads fp32. Under a folded final norm the GEMV reads the
-    /// fp16 row and writes fp32; otherwise an fp16 row is widened first (one row).
+    /// fp32 residual row; otherwise it reads the normed (fp16) row and writes fp32.
     func logits(_ x: GPUTensor, lmHead: WeightTensor, key: String) throws -> GPUTensor {
         let head = try r.weights.matrix(key, lmHead)
         // One row: the persistent logits buffer; several (a batched decode step): arena rows.
         let y = rows(x) == 1 ? GPUTensor(view: r.logits.view, shape: [1, head.rows], type: .f32)
                              : try arena.tensor([rows(x), head.rows], .f32)
-        var (rowsIn, input) = linearInput(x)
-        if act == .f16, input.isPlain {
-            let wide = try arena.tensor(rowsIn.shape, .f32)
-            try ConvertOp.halfToFloat(seq, x: rowsIn.view, y: wide.view, count: rowsIn.count, label: "last_row_to_f32")
-            rowsIn = wide
-        }
+        let (rowsIn, input) = linearInput(x)
         try LinearOp.encode(seq, x: rowsIn.view, weight: head, bias: nil, y: y.view, m: rows(x), activations: rowsIn.type, output: .f32,
                             input: input, label: key)
         return y
@@ -204,12 +205,14 @@ final class GPULanguageRecorder: LanguageBackend {
         return parts.count > 2 && parts[0] == "layers" ? parts.dropFirst(2).joined(separator: ".") : key
     }
 
+    /// Y takes the residual's storage (the fp32 stream) when there is one, the rows' otherwise;
+    /// X is read as stored (the fp32 stream under a folded norm).
     private func apply(_ l: DeviceLinear, to x: GPUTensor, activation: LinearOp.Activation = .none, residual: GPUTensor? = nil,
                        label: String) throws -> GPUTensor {
         let (source, input) = linearInput(x)
-        let y = try arena.tensor([rows(x), l.weight.rows], act)
+        let y = try arena.tensor([rows(x), l.weight.rows], residual?.type ?? act)
         try LinearOp.encode(seq, x: source.view, weight: l.weight, bias: l.bias?.view, y: y.view, m: rows(x), activation: activation,
-                            residual: residual?.view, activations: act, input: input, label: opLabel(label))
+                            residual: residual?.view, activations: source.type, output: y.type, input: input, label: opLabel(label))
         return y
     }
 

@@ -117,8 +117,13 @@ public struct MemoryPlan: Sendable, Equatable {
     /// Up to three prefill recordings (each with its chunk's rows), two decode recordings, the
     /// logits and the sampling scratch (fp32 whatever the decoder's activation storage).
     static func languageActivationBytes(_ c: Qwen2Config, chunk: Int, act: StorageType) -> Int {
-        let perToken = 3 * c.intermediateSize + 4 * c.hiddenSize + 2 * (c.heads + 2 * c.kvHeads) * c.headDim
-        return 3 * max(1 << 20, chunk * perToken * act.size) + 2 * (4 << 20) + 3 * c.vocabSize * 4
+        3 * max(1 << 20, chunk * languageBytesPerToken(c, act: act)) + 2 * (4 << 20) + 3 * c.vocabSize * 4
+    }
+
+    /// A prefill arena chunk's bytes per position: the rows in `act` storage and the residual
+    /// stream's (four hidden rows live at once), which is fp32 whatever `act` is.
+    static func languageBytesPerToken(_ c: Qwen2Config, act: StorageType) -> Int {
+        (3 * c.intermediateSize + 2 * (c.heads + 2 * c.kvHeads) * c.headDim) * act.size + 4 * c.hiddenSize * 4
     }
 }
 

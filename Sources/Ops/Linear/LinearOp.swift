@@ -25,6 +25,10 @@ public enum LinearOp {
         case rmsNorm(weight: BufferView, eps: Float)
 
         public var isPlain: Bool { if case .plain = self { return true }; return false }
+        public var isNorm: Bool { if case .rmsNorm = self { return true }; return false }
+        var name: String { switch self { case .plain: "plain"; case .swiGLU: "SwiGLU"; case .rmsNorm: "RMSNorm" } }
+        /// The kernel name's part for this input (Shaders/gemv.comp).
+        var suffix: String { switch self { case .plain: ""; case .swiGLU: "_swiglu"; case .rmsNorm: "_norm" } }
     }
 
     static let gemvMaxRows = 8
@@ -57,8 +61,10 @@ public enum LinearOp {
         }
     }
 
-    /// `output`: the storage of Y and the residual when it differs from X's (`activations`):
-    /// only fp32 Y over fp16 X, by the GEMV with a folded RMSNorm (the LM head over fp16 rows).
+    /// `activations`: the storage of X; `output`: of Y and the residual, X's when nil. Mixed
+    /// storage (a decoder's fp32 residual stream beside its fp16 rows): fp32 Y over fp16 X with
+    /// every kernel and input (o_proj, down_proj, the LM head), fp16 Y over fp32 X with the GEMV
+    /// under a folded RMSNorm (the projections reading the residual stream).
     public static func encode(_ seq: CommandSequence, x: BufferView, weight: LinearWeight, bias: BufferView?, y: BufferView,
                               m: Int, activation: Activation = .none, scale: BufferView? = nil, residual: BufferView? = nil,
                               activations: StorageType = .f32, output: StorageType? = nil, variant chosen: Variant? = nil, input: Input = .plain,
@@ -98,16 +104,12 @@ public enum LinearOp {
         if let bias { try require(floats(bias) >= n, "linear: bias holds \(floats(bias)) values, needs \(n)") }
         if let scale { try require(floats(scale) >= n, "linear: scale holds \(floats(scale)) values, needs \(n)") }
         if let residual { try require(residual.size >= m * n * o, "linear: residual holds \(residual.size) bytes, needs \(m)x\(n) \(out)") }
-        try require(out == activations || (out == .f32 && norm != nil),
-                    "linear: \(out) output over \(activations) rows needs fp16 rows under a folded RMSNorm (gemv)")
-
-        let shader: ShaderSource
-        switch input {
-        case .plain: shader = try Self.shader(variant, weights: weight.format, activations: activations)
-        case .swiGLU: shader = try Self.swiGLUShader(weights: weight.format, activations: activations)
-        case .rmsNorm: shader = try Self.normShader(weights: weight.format, activations: activations, wideOutput: out != activations)
-        }
+        try require(supportsStorage(variant, input: input, x: activations, y: out),
+                    "linear: the \(variant) kernel cannot write \(out) Y over \(activations) X" + (input.isPlain ? "" : " with a \(input.name) input")
+                        + " (mixed storage: fp32 Y over fp16 X, or fp16 Y over fp32 X with an RMSNorm input)")
+        let shader = try Self.shader(variant, weights: weight.format, input: input, x: activations, y: out)
         try requireActivations(activations, on: caps, "linear")
+        try requireActivations(out, on: caps, "linear")
         // Tile sides (tiled, coopmat), for the grid below.
         var tile = (m: 0, n: 0)
         let local: Int
@@ -158,22 +160,24 @@ public enum LinearOp {
         }
     }
 
-    /// The kernel for a variant, weight format and activation storage: `<file>_<format>[_a16]`
-    /// (Shaders/linear_tiled.comp, linear_subgroup.comp, linear_coopmat.comp, gemv.comp).
-    static func shader(_ variant: Variant, weights: WeightFormat, activations: StorageType) throws -> ShaderSource {
+    /// Whether a kernel reads X stored as `x` and writes Y (and the residual) stored as `y`.
+    public static func supportsStorage(_ variant: Variant, input: Input = .plain, x: StorageType, y: StorageType) -> Bool {
+        switch (x, y) {
+        case (.f32, .f32), (.f16, .f16), (.f16, .f32): return true
+        case (.f32, .f16): return variant == .gemv && input.isNorm
+        }
+    }
+
+    /// The kernel for a variant, weight format, input and storage:
+    /// `<file>_<format>[_a16][_swiglu|_norm][_out32|_in32]` (Shaders/linear_tiled.comp,
+    /// linear_subgroup.comp, linear_coopmat.comp, gemv.comp; SwiGLU and RMSNorm inputs: gemv).
+    /// `_a16` marks fp16 rows, `_out32` fp32 Y over them, `_in32` fp32 X.
+    static func shader(_ variant: Variant, weights: WeightFormat, input: Input = .plain, x: StorageType, y: StorageType) throws -> ShaderSource {
         let file = variant == .gemv ? "gemv" : "linear_\(variant)"
-        return try kernel(file + "_" + weights.rawValue + (activations == .f16 ? "_a16" : ""), "linear: no \(variant) kernel for \(weights) weights")
-    }
-
-    /// The GEMV whose X rows are stacked [gate | up] (Shaders/gemv.comp, SWIGLU_INPUT).
-    static func swiGLUShader(weights: WeightFormat, activations: StorageType) throws -> ShaderSource {
-        try kernel("gemv_" + weights.rawValue + (activations == .f16 ? "_a16" : "") + "_swiglu", "linear: no SwiGLU-input gemv kernel for \(weights) weights")
-    }
-
-    /// The GEMV that applies an RMSNorm to X as it loads it (Shaders/gemv.comp, NORM_INPUT).
-    static func normShader(weights: WeightFormat, activations: StorageType, wideOutput: Bool) throws -> ShaderSource {
-        try kernel("gemv_" + weights.rawValue + (activations == .f16 ? "_a16" : "") + "_norm" + (wideOutput ? "_out32" : ""),
-                   "linear: no RMSNorm-input gemv kernel for \(weights) weights")
+        let half = x == .f16 || y == .f16
+        let mixed = x == y ? "" : (y == .f32 ? "_out32" : "_in32")
+        let name = file + "_" + weights.rawValue + (half ? "_a16" : "") + input.suffix + mixed
+        return try kernel(name, "linear: no \(variant) kernel for \(weights) weights, \(x) X and \(y) Y" + (input.isPlain ? "" : " and a \(input.name) input"))
     }
 
     private static func kernel(_ name: String, _ missing: @autoclosure () -> String) throws -> ShaderSource {
