@@ -9,7 +9,8 @@ final class SelftestCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("kernels \(kernels) (forced)"), r.stdout)
         XCTAssertTrue(r.stdout.contains(" 0 failed"), r.stdout)
         XCTAssertFalse(r.stdout.contains("FAIL"), r.stdout)
-        for variant in ["linear  tiled", "linear  subgroup", "linear  gemv", "gemv swiglu-input", "gemv rmsnorm-input", "a16 c16", "f32->f16", "staged", "direct", "rowPerInvocation",
+        for variant in ["linear  tiled", "linear  subgroup", "linear  gemv", "gemv swiglu-input", "gemv rmsnorm-input",
+                        "tiled f32 a16 -> f32", "gemv swiglu-input q8 a16 -> f32", "gemv rmsnorm-input q4 a32 -> f16", "a16 c16", "f32->f16", "staged", "direct", "rowPerInvocation",
                         "keysPerInvocation", "default (\(kernels) class)"] {
             XCTAssertTrue(r.stdout.replacingOccurrences(of: " +", with: "  ", options: .regularExpression).contains(variant)
                           || r.stdout.contains(variant), "\(variant) missing from the table")

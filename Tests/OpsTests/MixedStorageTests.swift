@@ -22,17 +22,13 @@ final class MixedStorageTests: GPUTestCase {
         variant == .coopmat ? Tolerance.fp16Activations : format == .f32 ? Tolerance.fp32 : Tolerance.fp16Weights
     }
 
-    /// A residual with one value fp16 cannot hold: it must come back (plus the product), not inf.
-    func residual(_ count: Int, seed: UInt64) -> [Float] {
-        var r = randomValues(count, seed: seed)
-        r[count / 2] = 3e6
-        return r
-    }
+    /// A residual with one value fp16 cannot hold (the selftest's): it must come back (plus the product), not inf.
+    func residual(_ count: Int, seed: UInt64) -> [Float] { SelftestData.withWideValue(randomValues(count, seed: seed)) }
 
     /// res + lin, and everything but the wide value (whose fp32 rounding at 3e6, 0.25, would
     /// swamp the comparison; it is checked on its own).
     func expected(_ res: [Float], _ lin: [Float]) -> [Float] { zip(res, lin).map { $0 + $1 } }
-    func narrow(_ v: [Float], _ count: Int) -> [Float] { v.enumerated().filter { $0.offset != count / 2 }.map(\.element) }
+    func narrow(_ v: [Float]) -> [Float] { SelftestData.narrow(v) }
 
     func testFP32OutputOverFP16RowsEveryKernel() throws {
         try XCTSkipUnless(device.capabilities.storageBuffer16BitAccess, "no 16-bit storage")
@@ -50,8 +46,8 @@ final class MixedStorageTests: GPUTestCase {
                                                   activations: .f16, output: .f32, variant: variant) }
                     let lin = Reference.linear(x: x, m: m, k: k, weight: stored(w, rows: n, cols: k, format: format), n: n, bias: b)
                     let got = try read(gy, m * n)
-                    XCTAssertLessThan(nmse(narrow(got, m * n), narrow(expected(res, lin), m * n)), wideTolerance(format, variant), "\(variant) \(format) \(m)x\(n)x\(k)")
-                    XCTAssertEqual(got[m * n / 2], res[m * n / 2] + lin[m * n / 2], accuracy: 1, "\(variant) \(format) \(m)x\(n)x\(k): the wide residual")
+                    XCTAssertLessThan(nmse(narrow(got), narrow(expected(res, lin))), wideTolerance(format, variant), "\(variant) \(format) \(m)x\(n)x\(k)")
+                    XCTAssertEqual(got[SelftestData.wideIndex(m * n)], res[SelftestData.wideIndex(m * n)] + lin[SelftestData.wideIndex(m * n)], accuracy: 1, "\(variant) \(format) \(m)x\(n)x\(k): the wide residual")
                     ran += 1
                 }
                 if variant != .coopmat { XCTAssertGreaterThan(ran, 0, "\(variant) \(format)") }
@@ -72,11 +68,10 @@ final class MixedStorageTests: GPUTestCase {
                 let (gx, gy) = (try buffer(gateUp, as: .f16), try buffer(res))
                 try run { try LinearOp.encode($0, x: gx.view, weight: weight, bias: nil, y: gy.view, m: m, residual: gy.view,
                                               activations: .f16, output: .f32, variant: .gemv, input: .swiGLU) }
-                let gated = (0..<m * k).map { i in Reference.silu(gateUp[(i / k) * 2 * k + i % k]) * gateUp[(i / k) * 2 * k + k + i % k] }
-                let lin = Reference.linear(x: gated, m: m, k: k, weight: stored(w, rows: n, cols: k, format: format), n: n, bias: nil)
+                let lin = Reference.linear(x: SelftestData.swiGLU(gateUp, m: m, k: k), m: m, k: k, weight: stored(w, rows: n, cols: k, format: format), n: n, bias: nil)
                 let got = try read(gy, m * n)
-                XCTAssertLessThan(nmse(narrow(got, m * n), narrow(expected(res, lin), m * n)), wideTolerance(format, .gemv), "\(format) \(m)x\(n)x\(k)")
-                XCTAssertEqual(got[m * n / 2], res[m * n / 2] + lin[m * n / 2], accuracy: 1, "\(format) \(m)x\(n)x\(k): the wide residual")
+                XCTAssertLessThan(nmse(narrow(got), narrow(expected(res, lin))), wideTolerance(format, .gemv), "\(format) \(m)x\(n)x\(k)")
+                XCTAssertEqual(got[SelftestData.wideIndex(m * n)], res[SelftestData.wideIndex(m * n)] + lin[SelftestData.wideIndex(m * n)], accuracy: 1, "\(format) \(m)x\(n)x\(k): the wide residual")
                 ran += 1
             }
             XCTAssertGreaterThan(ran, 0, "\(format)")

@@ -51,21 +51,24 @@ extension Selftest {
             }
         }
         cases += rmsNormInputCases(caps, plain: [(1, 130, 100), (3, 33, 36)], blocked: [(1, 5, 64), (3, 33, 192)])
-        return cases
+        return cases + mixedStorageCases(caps)
     }
 
-    /// The GEMV over rows under a folded RMSNorm per weight format and row storage, and fp32
-    /// output over fp16 rows (the LM head); rows far from unit scale in both directions.
+    /// The GEMV over rows under a folded RMSNorm per weight format and row storage, fp32 output
+    /// over fp16 rows (the LM head) and fp16 output over fp32 rows (q/k/v and gate/up reading the
+    /// residual stream); rows far from unit scale in both directions.
     static func rmsNormInputCases(_ caps: DeviceCapabilities, plain: [(Int, Int, Int)], blocked: [(Int, Int, Int)]) -> [Case] {
         var cases: [Case] = []
         for format in WeightFormat.allCases {
-            for (storage, output) in [(StorageType.f32, StorageType.f32), (.f16, .f16), (.f16, .f32)] {
-                let name = "gemv rmsnorm-input \(format.rawValue) \(SelftestData.storageName(storage))" + (output == storage ? "" : " -> f32")
+            for (storage, output) in [(StorageType.f32, StorageType.f32), (.f16, .f16), (.f16, .f32), (.f32, .f16)] {
+                let name = "gemv rmsnorm-input \(format.rawValue) \(SelftestData.storageName(storage))" + (output == storage ? "" : output == .f32 ? " -> f32" : " -> f16")
                 for (i, (m, n, k)) in (format.isQuantized ? blocked : plain).enumerated() {
-                    var c = Case(op: "linear", variant: name, shape: "\(m)x\(n)x\(k) rows x\(i == 0 ? 40 : 0.05)") { device in
-                        try rmsNormInput(device, m: m, n: n, k: k, format: format, storage: storage, output: output, scale: i == 0 ? 40 : 0.05)
+                    // fp32 rows read into fp16 Y (q/k/v over the residual stream): far beyond fp16's range, the norm scales them back.
+                    let scale: Float = i == 0 ? (storage == .f32 && output == .f16 ? 1e6 : 40) : 0.05
+                    var c = Case(op: "linear", variant: name, shape: "\(m)x\(n)x\(k) rows x\(scale)") { device in
+                        try rmsNormInput(device, m: m, n: n, k: k, format: format, storage: storage, output: output, scale: scale)
                     }
-                    c.unsupported = SelftestData.unsupported(storage, caps)
+                    c.unsupported = SelftestData.unsupported(.f16, caps).flatMap { storage == .f16 || output == .f16 ? $0 : nil }
                         ?? (LinearOp.supports(.gemv, caps: caps, m: m, k: k, format: format) ? nil : "LinearOp.supports is false on this device")
                     cases.append(c)
                 }
@@ -133,8 +136,7 @@ extension Selftest {
             try LinearOp.encode($0, x: gx.view, weight: weight, bias: gb.view, y: gr.view, m: m, residual: gr.view,
                                 activations: storage, variant: .gemv, input: .swiGLU)
         }
-        let gated = (0..<m * k).map { i in Reference.silu(gateUp[(i / k) * 2 * k + i % k]) * gateUp[(i / k) * 2 * k + k + i % k] }
-        let lin = Reference.linear(x: gated, m: m, k: k, weight: w, n: n, bias: b)
+        let lin = Reference.linear(x: SelftestData.swiGLU(gateUp, m: m, k: k), m: m, k: k, weight: w, n: n, bias: b)
         return Comparison(got: try SelftestData.download(device, gr, m * n, as: storage), want: (0..<m * n).map { res[$0] + lin[$0] },
                           tolerance: SelftestData.tolerance(storage))
     }

@@ -72,6 +72,28 @@ extension SelftestData {
         return out
     }
 
+    /// A value fp16 cannot hold (its largest is 65504): a residual that must survive fp32 storage.
+    static let wide: Float = 3e6
+
+    static func wideIndex(_ count: Int) -> Int { count / 2 }
+
+    /// `values` with the wide one in the middle.
+    static func withWideValue(_ values: [Float]) -> [Float] {
+        var v = values
+        v[wideIndex(v.count)] = wide
+        return v
+    }
+
+    /// `values` without the middle one (the wide value, checked apart).
+    static func narrow(_ values: [Float]) -> [Float] {
+        values.enumerated().filter { $0.offset != wideIndex(values.count) }.map(\.element)
+    }
+
+    /// silu(gate) * up of stacked [gate | up] rows, m rows of 2k: what the SwiGLU input feeds the GEMM.
+    static func swiGLU(_ gateUp: [Float], m: Int, k: Int) -> [Float] {
+        (0..<m * k).map { i in Reference.silu(gateUp[(i / k) * 2 * k + i % k]) * gateUp[(i / k) * 2 * k + k + i % k] }
+    }
+
     static func storageName(_ type: StorageType) -> String { type == .f16 ? "a16" : "a32" }
 
     static func cacheName(_ type: StorageType) -> String { type == .f16 ? "c16" : "c32" }
