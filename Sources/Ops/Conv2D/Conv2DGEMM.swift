@@ -13,11 +13,7 @@ extension Conv2DOp {
         /// `values`: OIHW [outChannels][inChannels][kernel][kernel]; `bias`: [outChannels] or nil.
         public init(device: Device, values: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int,
                     format: WeightFormat) throws {
-            try require(outChannels > 0 && inChannels > 0 && kernel > 0 && kernel % 2 == 1,
-                        "conv2d gemm weight: needs positive channels and an odd kernel, got \(outChannels)x\(inChannels)x\(kernel)")
-            try require(values.count == outChannels * inChannels * kernel * kernel,
-                        "conv2d gemm weight: \(values.count) values for OIHW \(outChannels)x\(inChannels)x\(kernel)x\(kernel)")
-            if let bias { try require(bias.count == outChannels, "conv2d gemm bias: \(bias.count) values for \(outChannels) channels") }
+            try Weight.check("conv2d gemm", values: values, bias: bias, outChannels: outChannels, inChannels: inChannels, kernel: kernel)
             let taps = kernel * kernel, cols = taps * inChannels
             try require(format == .f32 || format == .f16, "conv2d gemm weight: \(format) weights are not supported (f32 or f16)")
             var rows = [Float](repeating: 0, count: outChannels * cols)

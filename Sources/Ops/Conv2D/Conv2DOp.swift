@@ -35,14 +35,19 @@ public enum Conv2DOp {
         /// C_out rounded up to a multiple of 8: the padded weight's channel count.
         public let paddedOutChannels: Int
 
+        /// Refuses an OIHW weight and bias that do not match their shape (`what` names the op).
+        static func check(_ what: String, values: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int) throws {
+            try require(outChannels > 0 && inChannels > 0 && kernel > 0 && kernel % 2 == 1,
+                        "\(what) weight: needs positive channels and an odd kernel, got \(outChannels)x\(inChannels)x\(kernel)")
+            try require(values.count == outChannels * inChannels * kernel * kernel,
+                        "\(what) weight: \(values.count) values for OIHW \(outChannels)x\(inChannels)x\(kernel)x\(kernel)")
+            if let bias { try require(bias.count == outChannels, "\(what) bias: \(bias.count) values for \(outChannels) channels") }
+        }
+
         /// `values`: OIHW [outChannels][inChannels][kernel][kernel]; `bias`: [outChannels] or nil.
         public init(device: Device, values: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int,
                     type: StorageType) throws {
-            try require(outChannels > 0 && inChannels > 0 && kernel > 0 && kernel % 2 == 1,
-                        "conv2d weight: needs positive channels and an odd kernel, got \(outChannels)x\(inChannels)x\(kernel)")
-            try require(values.count == outChannels * inChannels * kernel * kernel,
-                        "conv2d weight: \(values.count) values for OIHW \(outChannels)x\(inChannels)x\(kernel)x\(kernel)")
-            if let bias { try require(bias.count == outChannels, "conv2d bias: \(bias.count) values for \(outChannels) channels") }
+            try Self.check("conv2d", values: values, bias: bias, outChannels: outChannels, inChannels: inChannels, kernel: kernel)
             self.outChannels = outChannels
             self.inChannels = inChannels
             self.kernel = kernel
