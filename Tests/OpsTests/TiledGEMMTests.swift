@@ -105,11 +105,11 @@ final class TiledGEMMTests: GPUTestCase {
         XCTAssertLessThan(nmse(try read(gy, m * n), Reference.linear(x: x, m: m, k: k, weight: w, n: n, bias: nil)), Tolerance.fp16Weights)
     }
 
-    /// The quick check passes for every variant lavapipe runs (the same check gates coopmat on a GPU).
-    func testQuickCheckPasses() throws {
+    /// The policy's check passes for every variant lavapipe runs (the same check gates coopmat on a GPU).
+    func testVariantChecksPass() throws {
         var checked: [LinearOp.Variant] = []
         for v in LinearOp.Variant.allCases where LinearOp.supports(v, caps: device.capabilities, m: v == .gemv ? 5 : 37, k: 96, format: .q8) {
-            XCTAssertTrue(try LinearOp.quickCheck(device: device, variant: v), "\(v)")
+            XCTAssertTrue(try Selftest.check("linear.\(v.rawValue)", on: device), "\(v)")
             checked.append(v)
         }
         XCTAssertTrue(checked.contains(.tiled), "\(checked)")

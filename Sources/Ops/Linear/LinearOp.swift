@@ -8,7 +8,7 @@ import VulkanCore
 /// Kernels: a register-blocked shared-memory tiled GEMM (GPUs), a subgroup register-blocked
 /// GEMM (CPU-type devices such as lavapipe, where barriers are costly and subgroup shuffles are
 /// cheap), a GEMV for decode (M <= 8), and a cooperative-matrix (tensor core) GEMM on devices
-/// with VK_NV_cooperative_matrix, which KernelPolicy picks only after `quickCheck` passed on
+/// with VK_NV_cooperative_matrix, which KernelPolicy picks only after its selftest cases passed on
 /// the device (it cannot be tested in CI). Which one runs is KernelPolicy's choice. Weights larger
 /// than maxStorageBufferRange are dispatched in row slices.
 public enum LinearOp {
