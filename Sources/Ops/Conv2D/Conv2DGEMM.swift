@@ -34,15 +34,10 @@ extension Conv2DOp {
                                   stride: Int = 1, gelu: Bool = false, activations: StorageType = .f32, label: String = "conv2d_gemm") throws {
         let caps = seq.device.capabilities
         let (cin, cout, k) = (weight.inChannels, weight.outChannels, weight.kernel)
-        try require(height > 0 && width > 0 && stride > 0, "conv2d gemm: bad shape \(height)x\(width) stride \(stride)")
-        let (oh, ow) = (outputSize(height, kernel: k, stride: stride), outputSize(width, kernel: k, stride: stride))
-        let a = activations.size
-        try require(x.size >= height * width * cin * a, "conv2d gemm: x holds \(x.size) bytes, needs \(height)x\(width)x\(cin) \(activations)")
-        try require(y.size >= oh * ow * cout * a, "conv2d gemm: y holds \(y.size) bytes, needs \(oh)x\(ow)x\(cout) \(activations)")
-        try require(!x.overlaps(y), "conv2d gemm: x and y overlap (neighbouring outputs read what others overwrite)")
+        let (oh, ow) = try checkMaps("conv2d gemm", seq, x: x, y: y, height: height, width: width, inChannels: cin, outChannels: cout,
+                                     kernel: k, stride: stride, activations: activations)
         try require(height * width * cin < Int(Int32.max) && oh * ow * cout < Int(UInt32.max), "conv2d gemm: map too large for 32-bit indexing")
         try require(weight.weight.byteCount <= caps.maxStorageBufferRange, "conv2d gemm: the weight exceeds one storage binding")
-        try requireActivations(activations, on: caps, "conv2d gemm")
         let (m, kk) = (oh * ow, k * k * cin)
         guard let tile = GEMMTiles.simt(caps: caps, m: m, n: cout), Grid.ceilDiv(m, tile.tileM) <= Grid.maxGroups else {
             throw OpError("conv2d gemm: \(caps.name) cannot run the tiled GEMM for \(oh)x\(ow) outputs" + LinearOp.unsupportedReason(.tiled, caps: caps))
@@ -55,6 +50,6 @@ extension Conv2DOp {
         try seq.dispatch(pipeline, [.read(x), .read(weight.weight.rowSlice(first: 0, count: cout)), .read(weight.bias?.view ?? x), .write(y), .read(x), .read(x)], push: push,
                          groups: (Grid.ceilDiv(cout, tile.tileN), Grid.ceilDiv(m, tile.tileM), 1), label: label,
                          flops: outputs * Double(2 * kk) + (gelu ? outputs * 8 : 0),
-                         bytes: Double((height * width * cin + m * cout) * a + weight.weight.byteCount))
+                         bytes: Double((height * width * cin + m * cout) * activations.size + weight.weight.byteCount))
     }
 }

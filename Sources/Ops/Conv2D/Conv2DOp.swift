@@ -77,18 +77,27 @@ public enum Conv2DOp {
     public static func outputSize(_ size: Int, kernel: Int, stride: Int) -> Int { Reference.convOutputSize(size, kernel: kernel, stride: stride) }
 
     /// y [OH][OW][C_out] = act(conv(x [height][width][C_in])), x and y stored as `activations`.
+    /// Checks x and y against an HWC map and its output (`what` names the op); returns the output side.
+    static func checkMaps(_ what: String, _ seq: CommandSequence, x: BufferView, y: BufferView, height: Int, width: Int,
+                          inChannels cin: Int, outChannels cout: Int, kernel k: Int, stride: Int,
+                          activations: StorageType) throws -> (oh: Int, ow: Int) {
+        try require(height > 0 && width > 0 && stride > 0, "\(what): bad shape \(height)x\(width) stride \(stride)")
+        let (oh, ow) = (outputSize(height, kernel: k, stride: stride), outputSize(width, kernel: k, stride: stride))
+        let a = activations.size
+        try require(x.size >= height * width * cin * a, "\(what): x holds \(x.size) bytes, needs \(height)x\(width)x\(cin) \(activations)")
+        try require(y.size >= oh * ow * cout * a, "\(what): y holds \(y.size) bytes, needs \(oh)x\(ow)x\(cout) \(activations)")
+        try requireActivations(activations, on: seq.device.capabilities, what)
+        try require(!x.overlaps(y), "\(what): x and y overlap (neighbouring outputs read what others overwrite)")
+        return (oh, ow)
+    }
+
     /// `tile` overrides the device's default work block (tests cover both).
     public static func encode(_ seq: CommandSequence, x: BufferView, weight: Weight, y: BufferView, height: Int, width: Int,
                               stride: Int = 1, gelu: Bool = false, activations: StorageType = .f32, tile: Tile? = nil,
                               label: String = "conv2d") throws {
         let (cin, cout, k) = (weight.inChannels, weight.outChannels, weight.kernel)
-        try require(height > 0 && width > 0 && stride > 0, "conv2d: bad shape \(height)x\(width) stride \(stride)")
-        let (oh, ow) = (outputSize(height, kernel: k, stride: stride), outputSize(width, kernel: k, stride: stride))
-        let a = activations.size
-        try require(x.size >= height * width * cin * a, "conv2d: x holds \(x.size) bytes, needs \(height)x\(width)x\(cin) \(activations)")
-        try require(y.size >= oh * ow * cout * a, "conv2d: y holds \(y.size) bytes, needs \(oh)x\(ow)x\(cout) \(activations)")
-        try requireActivations(activations, on: seq.device.capabilities, "conv2d")
-        try require(!x.overlaps(y), "conv2d: x and y overlap (neighbouring outputs read what others overwrite)")
+        let (oh, ow) = try checkMaps("conv2d", seq, x: x, y: y, height: height, width: width, inChannels: cin, outChannels: cout,
+                                     kernel: k, stride: stride, activations: activations)
         let tile = tile ?? seq.device.kernelPolicy.conv2dTile(kernel: k)
         try require(tile.width > 0 && tile.height > 0 && (tile.channelGroups == 1 || tile.channelGroups == 2),
                     "conv2d: bad tile \(tile)")
@@ -109,6 +118,6 @@ public enum Conv2DOp {
         try seq.dispatch(pipeline, [.read(x), .read(weight.buffer.view), .read(weight.bias.view), .write(y)], push: push,
                          groups: Grid.strided(invocations, local: local), label: label,
                          flops: outputs * Double(2 * k * k * cin) + (gelu ? outputs * 8 : 0),
-                         bytes: Double((height * width * cin + oh * ow * cout) * a + weight.buffer.size))
+                         bytes: Double((height * width * cin + oh * ow * cout) * activations.size + weight.buffer.size))
     }
 }
